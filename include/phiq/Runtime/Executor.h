@@ -1,0 +1,85 @@
+//===- Executor.h - Reference executor for phi models -----------*- C++ -*-===//
+//
+// Runs a `phi.model` on token ids in fp32: the oracle every other backend
+// and every quantized model is compared against. Weights are upcast to fp32
+// once, when the executor is created; activations flow through the fp32
+// kernels of Kernels.h; each sequence keeps a KV cache so that generation
+// costs one token's work per step.
+//
+//===----------------------------------------------------------------------===//
+#ifndef PHIQ_RUNTIME_EXECUTOR_H
+#define PHIQ_RUNTIME_EXECUTOR_H
+
+#include "dialects/Phi/PhiOps.h"
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/Support/Error.h"
+
+#include <memory>
+#include <vector>
+
+namespace phiq::rt {
+
+class Executor;
+
+/// The keys and values one sequence has seen, per attention layer.
+class KVCache {
+public:
+  explicit KVCache(const Executor &executor);
+  /// Tokens cached so far (the position of the next token).
+  int64_t length() const { return len; }
+  void clear() { len = 0; }
+
+private:
+  friend class Executor;
+  struct Layer {
+    std::vector<float> keys, values; // [capacity, kvDim] each
+    int64_t kvDim = 0;
+  };
+  std::vector<Layer> layers;
+  int64_t len = 0;
+};
+
+class Executor {
+public:
+  /// Prepares `model` for execution: resolves and upcasts every weight.
+  /// The model must outlive the executor.
+  static llvm::Expected<std::unique_ptr<Executor>>
+  create(mlir::phi::ModelOp model);
+
+  /// Runs `batch` sequences of `newTokens` ids each (row-major in `tokens`),
+  /// appending to `caches[b]`; all caches must hold the same number of
+  /// tokens. Writes logits [batch * newTokens, vocab] into `logits`, or
+  /// [batch, vocab] for the last new token of each sequence if `lastOnly`.
+  llvm::Error forward(llvm::ArrayRef<int32_t> tokens, int64_t batch,
+                      int64_t newTokens, llvm::MutableArrayRef<KVCache> caches,
+                      std::vector<float> &logits, bool lastOnly = false);
+
+  int64_t vocabSize() const { return vocab; }
+  int64_t numAttentionLayers() const { return int64_t(attentionOps.size()); }
+  mlir::phi::ModelOp getModel() const { return model; }
+
+  /// Multiply-adds of the linear layers and LM head per token, for
+  /// throughput figures (attention's score work is not included).
+  int64_t matmulFlopsPerToken() const { return flopsPerToken; }
+
+private:
+  explicit Executor(mlir::phi::ModelOp model) : model(model) {}
+  friend class KVCache;
+
+  mlir::phi::ModelOp model;
+  int64_t vocab = 0;
+  int64_t flopsPerToken = 0;
+  /// fp32 copies of every weight, by the phi.weight result that holds it.
+  llvm::DenseMap<mlir::Value, std::vector<float>> weights;
+  /// The op after which each activation is dead.
+  llvm::DenseMap<mlir::Value, mlir::Operation *> lastUser;
+  /// Attention ops in program order; their index is their cache layer.
+  llvm::DenseMap<mlir::Operation *, unsigned> attentionIndex;
+  std::vector<mlir::phi::AttentionOp> attentionOps;
+};
+
+} // namespace phiq::rt
+
+#endif // PHIQ_RUNTIME_EXECUTOR_H

@@ -1,0 +1,262 @@
+//===- Executor.cpp - Reference executor for phi models ---------*- C++ -*-===//
+//
+// Interprets a phi.model op by op. Activations are [rows, features] fp32
+// buffers with rows = batch * new tokens; only attention looks at the
+// sequence structure. The IR is walked on every forward call: a model has a
+// few hundred ops, so the walk is noise next to the matmuls, and it keeps
+// the executor honest about what the IR says.
+//
+//===----------------------------------------------------------------------===//
+#include "phiq/Runtime/Executor.h"
+
+#include "dialects/Phi/PhiParams.h"
+#include "phiq/Runtime/Kernels.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <cstring>
+
+using namespace mlir;
+using namespace mlir::phi;
+using namespace phiq::rt;
+using llvm::Error;
+
+namespace {
+
+/// A [rows, cols] fp32 activation buffer.
+struct Buffer {
+  std::vector<float> data;
+  int64_t rows = 0, cols = 0;
+  float *row(int64_t r) { return data.data() + r * cols; }
+};
+
+int64_t featuresOf(Value v) {
+  return llvm::cast<RankedTensorType>(v.getType()).getShape().back();
+}
+
+Error opError(Operation *op, const llvm::Twine &message) {
+  std::string loc;
+  llvm::raw_string_ostream os(loc);
+  op->getLoc().print(os);
+  return llvm::createStringError(op->getName().getStringRef() + " at " + loc +
+                                 ": " + message);
+}
+
+/// fp32 copy of an inline elements attribute.
+Error copyElements(Operation *op, ElementsAttr attr, std::vector<float> &out) {
+  auto dense = llvm::dyn_cast<DenseElementsAttr>(attr);
+  if (!dense)
+    return opError(op, "only dense<> inline weights can be executed");
+  out.clear();
+  out.reserve(dense.getNumElements());
+  for (APFloat v : dense.getValues<APFloat>()) {
+    bool lost;
+    v.convert(APFloat::IEEEsingle(), APFloat::rmNearestTiesToEven, &lost);
+    out.push_back(v.convertToFloat());
+  }
+  return Error::success();
+}
+
+} // namespace
+
+KVCache::KVCache(const Executor &executor) {
+  for (AttentionOp op : executor.attentionOps) {
+    Layer layer;
+    layer.kvDim = op.getNumKvHeads() * op.getHeadDim();
+    layers.push_back(std::move(layer));
+  }
+}
+
+llvm::Expected<std::unique_ptr<Executor>> Executor::create(ModelOp model) {
+  std::unique_ptr<Executor> exec(new Executor(model));
+  exec->vocab = model.getConfig().getVocabSize();
+  Error error = Error::success();
+  (void)!!error;
+  model.walk([&](Operation *op) -> WalkResult {
+    if (auto weight = dyn_cast<WeightOp>(op)) {
+      std::vector<float> &out = exec->weights[weight.getResult()];
+      if (isa<ParamAttr>(weight.getValue())) {
+        auto tensor = resolveParam(weight);
+        if (!tensor) {
+          error = opError(op, llvm::toString(tensor.takeError()));
+          return WalkResult::interrupt();
+        }
+        out.resize((*tensor)->numElements());
+        phiq::params::convertToF32((*tensor)->dtype, (*tensor)->data.data(),
+                                   out.data(), int64_t(out.size()));
+      } else if (auto elements = dyn_cast<ElementsAttr>(weight.getValue())) {
+        if (Error e = copyElements(op, elements, out)) {
+          error = std::move(e);
+          return WalkResult::interrupt();
+        }
+      }
+    } else if (auto attn = dyn_cast<AttentionOp>(op)) {
+      exec->attentionIndex[op] = exec->attentionOps.size();
+      exec->attentionOps.push_back(attn);
+    }
+    for (Value operand : op->getOperands())
+      exec->lastUser[operand] = op;
+    if (isa<LinearOp, LmHeadOp>(op)) {
+      exec->flopsPerToken +=
+          2 * featuresOf(op->getOperand(0)) * featuresOf(op->getResult(0));
+    }
+    return WalkResult::advance();
+  });
+  if (error)
+    return std::move(error);
+  return exec;
+}
+
+Error Executor::forward(ArrayRef<int32_t> tokens, int64_t batch,
+                        int64_t newTokens, MutableArrayRef<KVCache> caches,
+                        std::vector<float> &logits, bool lastOnly) {
+  if (batch <= 0 || newTokens <= 0 ||
+      int64_t(tokens.size()) != batch * newTokens)
+    return llvm::createStringError(llvm::formatv(
+        "expected {0} x {1} token ids, got {2}", batch, newTokens,
+        tokens.size()));
+  if (int64_t(caches.size()) != batch)
+    return llvm::createStringError("one KV cache per sequence is needed");
+  const int64_t past = caches[0].length();
+  for (KVCache &cache : caches)
+    if (cache.length() != past || cache.layers.size() != attentionOps.size())
+      return llvm::createStringError(
+          "KV caches must belong to this model and hold the same number of "
+          "tokens");
+  for (int32_t id : tokens)
+    if (id < 0 || id >= vocab)
+      return llvm::createStringError(llvm::formatv(
+          "token id {0} is outside the vocabulary [0, {1})", id, vocab));
+
+  const int64_t rows = batch * newTokens;
+  llvm::DenseMap<Value, Buffer> values;
+  auto alloc = [&](Value v, int64_t r) -> Buffer & {
+    Buffer &b = values[v];
+    b.rows = r;
+    b.cols = featuresOf(v);
+    b.data.resize(size_t(r * b.cols));
+    return b;
+  };
+  auto weight = [&](Value v) -> const float * {
+    if (!v)
+      return nullptr;
+    return weights.find(v)->second.data();
+  };
+
+  Block &body = model.getBody().front();
+  for (Operation &opRef : body) {
+    Operation *op = &opRef;
+    if (isa<WeightOp>(op))
+      continue;
+    if (auto embed = dyn_cast<EmbeddingOp>(op)) {
+      Buffer &out = alloc(embed.getResult(), rows);
+      const float *table = weight(embed.getTable());
+      for (int64_t r = 0; r < rows; ++r)
+        std::memcpy(out.row(r), table + int64_t(tokens[r]) * out.cols,
+                    sizeof(float) * out.cols);
+    } else if (auto norm = dyn_cast<RmsNormOp>(op)) {
+      Buffer &in = values[norm.getInput()];
+      Buffer &out = alloc(norm.getResult(), in.rows);
+      rmsNorm(in.data.data(), weight(norm.getWeight()), out.data.data(),
+              in.rows, in.cols, float(norm.getEpsilon().convertToDouble()));
+    } else if (auto norm = dyn_cast<LayerNormOp>(op)) {
+      Buffer &in = values[norm.getInput()];
+      Buffer &out = alloc(norm.getResult(), in.rows);
+      layerNorm(in.data.data(), weight(norm.getWeight()),
+                weight(norm.getBias()), out.data.data(), in.rows, in.cols,
+                float(norm.getEpsilon().convertToDouble()));
+    } else if (isa<LinearOp, LmHeadOp>(op)) {
+      Value input = op->getOperand(0), w = op->getOperand(1);
+      Value bias = op->getNumOperands() > 2 ? op->getOperand(2) : Value();
+      Buffer &in = values[input];
+      bool onlyLast = lastOnly && isa<LmHeadOp>(op);
+      Buffer &out = alloc(op->getResult(0), onlyLast ? batch : in.rows);
+      if (onlyLast) {
+        // Only the last token of each sequence needs logits.
+        for (int64_t b = 0; b < batch; ++b)
+          matmulTransB(in.row((b + 1) * newTokens - 1), in.cols, weight(w),
+                       weight(bias), out.row(b), out.cols, 1, out.cols,
+                       in.cols);
+      } else {
+        matmulTransB(in.data.data(), in.cols, weight(w), weight(bias),
+                     out.data.data(), out.cols, in.rows, out.cols, in.cols);
+      }
+    } else if (auto split = dyn_cast<SplitOp>(op)) {
+      Buffer &in = values[split.getInput()];
+      int64_t offset = 0;
+      for (Value part : split.getResults()) {
+        Buffer &out = alloc(part, in.rows);
+        for (int64_t r = 0; r < in.rows; ++r)
+          std::memcpy(out.row(r), in.row(r) + offset,
+                      sizeof(float) * out.cols);
+        offset += out.cols;
+      }
+    } else if (auto attn = dyn_cast<AttentionOp>(op)) {
+      const int64_t heads = attn.getNumHeads(), kvHeads = attn.getNumKvHeads(),
+                    headDim = attn.getHeadDim(), kvDim = kvHeads * headDim;
+      RopeAttr rope = attn.getRope();
+      // transformers picks the longrope factors from the highest position
+      // of the forward pass.
+      llvm::SmallVector<float> invFreq;
+      rope.computeInvFreq(past + newTokens - 1, invFreq);
+      float cosSinScale = float(rope.getAttentionFactor().getValueAsDouble());
+      int64_t window = attn.getSlidingWindow()
+                           ? int64_t(*attn.getSlidingWindow())
+                           : INT64_MAX;
+      Buffer &q = values[attn.getQuery()];
+      Buffer &k = values[attn.getKey()];
+      Buffer &v = values[attn.getValue()];
+      Buffer &out = alloc(attn.getResult(), rows);
+      unsigned layer = attentionIndex.lookup(op);
+      for (int64_t b = 0; b < batch; ++b) {
+        // Every sequence's new tokens sit at positions past .. past+T-1.
+        applyRotary(q.row(b * newTokens), q.cols, newTokens, heads, headDim,
+                    rope.getRotaryDim(), invFreq.data(), cosSinScale, past);
+        KVCache::Layer &cache = caches[b].layers[layer];
+        size_t need = size_t((past + newTokens) * kvDim);
+        if (cache.keys.size() < need) {
+          size_t capacity = std::max(need, cache.keys.size() * 2);
+          cache.keys.resize(capacity);
+          cache.values.resize(capacity);
+        }
+        float *kDst = cache.keys.data() + past * kvDim;
+        float *vDst = cache.values.data() + past * kvDim;
+        for (int64_t t = 0; t < newTokens; ++t) {
+          std::memcpy(kDst + t * kvDim, k.row(b * newTokens + t),
+                      sizeof(float) * kvDim);
+          std::memcpy(vDst + t * kvDim, v.row(b * newTokens + t),
+                      sizeof(float) * kvDim);
+        }
+        applyRotary(kDst, kvDim, newTokens, kvHeads, headDim,
+                    rope.getRotaryDim(), invFreq.data(), cosSinScale, past);
+        attention(q.row(b * newTokens), q.cols, cache.keys.data(),
+                  cache.values.data(), kvDim, out.row(b * newTokens), out.cols,
+                  newTokens, past, heads, kvHeads, headDim,
+                  float(attn.getSoftmaxScale()), window);
+      }
+    } else if (auto glu = dyn_cast<GluOp>(op)) {
+      Buffer &in = values[glu.getInput()];
+      Buffer &out = alloc(glu.getResult(), in.rows);
+      siluGate(in.data.data(), out.data.data(), in.rows, out.cols);
+    } else if (auto addOp = dyn_cast<AddOp>(op)) {
+      Buffer &a = values[addOp.getLhs()];
+      Buffer &b = values[addOp.getRhs()];
+      Buffer &out = alloc(addOp.getResult(), a.rows);
+      add(a.data.data(), b.data.data(), out.data.data(), a.rows * a.cols);
+    } else if (auto output = dyn_cast<OutputOp>(op)) {
+      Buffer &result = values[output.getLogits()];
+      logits = std::move(result.data);
+    } else {
+      return opError(op, "the reference executor does not run this op");
+    }
+    // Free activations nobody reads any more: peak memory stays at a few
+    // layers' worth however deep the model is.
+    for (Value operand : op->getOperands())
+      if (lastUser.lookup(operand) == op)
+        values.erase(operand);
+  }
+  for (KVCache &cache : caches)
+    cache.len = past + newTokens;
+  return Error::success();
+}

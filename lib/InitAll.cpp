@@ -1,0 +1,35 @@
+//===- InitAll.cpp - Register everything PhiQ provides ----------*- C++ -*-===//
+//
+// The single registration point used by phi-opt, phi-translate, phi-run and
+// the mlir-opt plugin.
+//
+//===----------------------------------------------------------------------===//
+#include "phiq/InitAll.h"
+
+#include "dialects/Phi/PhiDialect.h"
+#include "passes/Passes.h"
+#include "phiq/Target/HF/Import.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+void phiq::registerAllDialects(mlir::DialectRegistry &registry) {
+  // func hosts ops outside a phi.model (tests, and later lowering).
+  registry.insert<mlir::phi::PhiDialect, mlir::func::FuncDialect>();
+}
+
+void phiq::registerAllPasses() {
+  mlir::registerCanonicalizerPass();
+  mlir::registerCSEPass();
+  mlir::registerSymbolDCEPass();
+  phiq::registerPhiQPasses();
+}
+
+void phiq::registerAllTranslations() {
+  static bool once = [] {
+    phiq::hf::registerImportHFTranslation();
+    return true;
+  }();
+  (void)once;
+}
