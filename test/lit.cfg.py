@@ -2,6 +2,7 @@
 # lit configuration for PhiQ's compiler tests (the way
 # mlir/examples/standalone/test/lit.cfg.py does it).
 import os
+import sys
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -16,6 +17,7 @@ config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", 
 
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%models", config.phiq_models_dir))
+config.substitutions.append(("%python", config.phiq_python or sys.executable))
 llvm_config.use_default_substitutions()
 llvm_config.with_system_environment(["HOME", "TMPDIR"])
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)

@@ -33,7 +33,7 @@ phiq::rt::evaluate(Executor &executor, llvm::ArrayRef<int32_t> tokens,
   std::vector<float> logits;
   for (int64_t first = 0; first < sequences; first += chunk) {
     int64_t count = std::min(chunk, sequences - first);
-    std::vector<KVCache> caches(size_t(count), KVCache(executor));
+    std::vector<KVCache> caches(size_t(count), KVCache{executor});
     if (llvm::Error e = executor.forward(
             tokens.slice(first * seqLen, count * seqLen), count, seqLen,
             caches, logits))

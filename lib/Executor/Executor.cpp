@@ -129,6 +129,37 @@ Error Executor::forward(ArrayRef<int32_t> tokens, int64_t batch,
       return llvm::createStringError(llvm::formatv(
           "token id {0} is outside the vocabulary [0, {1})", id, vocab));
 
+  // transformers' Phi3 drops the cache the first time generation passes the
+  // original context of a longrope model and recomputes everything with the
+  // long factors; do the same so that cached keys never mix the two.
+  if (std::optional<int64_t> original = longRopeOriginalContext();
+      original && past > 0 && past <= *original &&
+      past + newTokens > *original) {
+    std::vector<int32_t> all;
+    for (int64_t b = 0; b < batch; ++b) {
+      all.insert(all.end(), caches[b].tokens.begin(), caches[b].tokens.end());
+      all.insert(all.end(), tokens.begin() + b * newTokens,
+                 tokens.begin() + (b + 1) * newTokens);
+    }
+    for (KVCache &cache : caches)
+      cache.clear();
+    const int64_t total = past + newTokens;
+    std::vector<float> allLogits;
+    if (Error e = forward(all, batch, total, caches, allLogits, lastOnly))
+      return e;
+    if (lastOnly) {
+      logits = std::move(allLogits);
+    } else {
+      // Keep the rows of the new tokens only.
+      logits.resize(size_t(batch * newTokens * vocab));
+      for (int64_t b = 0; b < batch; ++b)
+        std::memcpy(logits.data() + b * newTokens * vocab,
+                    allLogits.data() + (b * total + past) * vocab,
+                    sizeof(float) * newTokens * vocab);
+    }
+    return Error::success();
+  }
+
   const int64_t rows = batch * newTokens;
   llvm::DenseMap<Value, Buffer> values;
   auto alloc = [&](Value v, int64_t r) -> Buffer & {
@@ -256,7 +287,20 @@ Error Executor::forward(ArrayRef<int32_t> tokens, int64_t batch,
       if (lastUser.lookup(operand) == op)
         values.erase(operand);
   }
-  for (KVCache &cache : caches)
-    cache.len = past + newTokens;
+  for (int64_t b = 0; b < batch; ++b) {
+    caches[b].len = past + newTokens;
+    caches[b].tokens.insert(caches[b].tokens.end(),
+                            tokens.begin() + b * newTokens,
+                            tokens.begin() + (b + 1) * newTokens);
+  }
   return Error::success();
+}
+
+std::optional<int64_t> Executor::longRopeOriginalContext() const {
+  for (AttentionOp op : attentionOps) {
+    RopeAttr rope = op.getRope();
+    if (rope.getKind() == RopeKind::LongRope)
+      return rope.getOriginalMaxPositions();
+  }
+  return std::nullopt;
 }

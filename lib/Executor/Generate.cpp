@@ -22,7 +22,7 @@ phiq::rt::generate(Executor &executor, llvm::ArrayRef<int32_t> prompt,
   GenerateResult result;
   result.promptTokens = int64_t(prompt.size());
   Sampler sampler(options.sampling);
-  std::vector<KVCache> cache(1, KVCache(executor));
+  std::vector<KVCache> cache(1, KVCache{executor});
   std::vector<float> logits;
 
   auto start = Clock::now();

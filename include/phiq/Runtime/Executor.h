@@ -29,7 +29,10 @@ public:
   explicit KVCache(const Executor &executor);
   /// Tokens cached so far (the position of the next token).
   int64_t length() const { return len; }
-  void clear() { len = 0; }
+  void clear() {
+    len = 0;
+    tokens.clear();
+  }
 
 private:
   friend class Executor;
@@ -38,6 +41,8 @@ private:
     int64_t kvDim = 0;
   };
   std::vector<Layer> layers;
+  /// The ids behind the cached keys, for a full recompute (see forward).
+  std::vector<int32_t> tokens;
   int64_t len = 0;
 };
 
@@ -52,6 +57,11 @@ public:
   /// appending to `caches[b]`; all caches must hold the same number of
   /// tokens. Writes logits [batch * newTokens, vocab] into `logits`, or
   /// [batch, vocab] for the last new token of each sequence if `lastOnly`.
+  ///
+  /// Like transformers' Phi3ForCausalLM, the first call whose positions
+  /// pass a longrope model's original context while the caches still hold
+  /// keys from within it drops the caches and recomputes every position with
+  /// the long factors (keys rotated with short factors would be wrong).
   llvm::Error forward(llvm::ArrayRef<int32_t> tokens, int64_t batch,
                       int64_t newTokens, llvm::MutableArrayRef<KVCache> caches,
                       std::vector<float> &logits, bool lastOnly = false);
@@ -59,6 +69,9 @@ public:
   int64_t vocabSize() const { return vocab; }
   int64_t numAttentionLayers() const { return int64_t(attentionOps.size()); }
   mlir::phi::ModelOp getModel() const { return model; }
+
+  /// The original context of the model's longrope attention, if any.
+  std::optional<int64_t> longRopeOriginalContext() const;
 
   /// Multiply-adds of the linear layers and LM head per token, for
   /// throughput figures (attention's score work is not included).

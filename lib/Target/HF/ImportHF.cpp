@@ -50,7 +50,8 @@ public:
     used.insert(name);
     const params::TensorRef *tensor = store.lookup(name);
     if (!tensor)
-      return fail("missing tensor '" + name + "' (expected shape " +
+      return fail(store.path() + ": missing tensor '" + name +
+                  "' (expected shape " +
                   shapeString(shape) + " from " + why + ")");
     if (ArrayRef<int64_t>(tensor->shape) != shape)
       return fail(tensor->file + ": tensor '" + name + "' has shape " +
@@ -82,8 +83,10 @@ public:
         b.getF32Type());
   }
 
+  /// Records the first problem found (later ones are usually its echo).
   LogicalResult fail(const Twine &message) {
-    error = message.str();
+    if (error.empty())
+      error = message.str();
     return failure();
   }
 

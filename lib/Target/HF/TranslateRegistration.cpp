@@ -14,6 +14,7 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/WithColor.h"
 
 using namespace mlir;
 
@@ -37,8 +38,9 @@ void phiq::hf::registerImportHFTranslation() {
         options.storeName = storeName;
         auto module = importCheckpoint(dir, context, options);
         if (!module) {
-          emitError(UnknownLoc::get(context))
-              << llvm::toString(module.takeError());
+          // The message already names the file; a location would repeat it.
+          llvm::WithColor::error(llvm::errs(), "phi-translate")
+              << llvm::toString(module.takeError()) << "\n";
           return nullptr;
         }
         return OwningOpRef<Operation *>(module->release());
