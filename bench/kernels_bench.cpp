@@ -150,8 +150,8 @@ void benchMatmul(Ratio &vsNaive, Ratio &vsAutovec) {
                           {3520, 256}, {4032, 256}, {256, 768}};
   const int64_t rowCounts[] = {1, 256, 8192};
   std::printf("\nmatmulTransB  C[M,N] = A[M,K] * W[N,K]^T   (GFLOP/s)\n");
-  std::printf("%6s %5s %4s | %8s | %8s %8s | %7s %7s\n", "M", "N", "K",
-              "ours", "naive", "autovec", "x naive", "x auto");
+  std::printf("%6s %5s %4s | %8s | %8s %8s | %7s %7s\n", "M", "N", "K", "ours",
+              "naive", "autovec", "x naive", "x auto");
   for (const Shape &s : shapes) {
     std::vector<float> W = randomFloats(s.N * s.K, 2);
     std::vector<float> Wt(s.N * s.K);
@@ -163,9 +163,9 @@ void benchMatmul(Ratio &vsNaive, Ratio &vsAutovec) {
       std::vector<float> C(M * s.N);
       const double flops = 2.0 * M * s.N * s.K;
       double ours = flops / medianSeconds([&] {
-        matmulTransB(A.data(), s.K, W.data(), nullptr, C.data(), s.N, M, s.N,
-                     s.K);
-      });
+                      matmulTransB(A.data(), s.K, W.data(), nullptr, C.data(),
+                                   s.N, M, s.N, s.K);
+                    });
       // The references' speed does not depend on M: time a few rows.
       const int64_t refRows =
           std::clamp<int64_t>((int64_t(8) << 20) / (s.N * s.K), 1, M);
@@ -174,25 +174,33 @@ void benchMatmul(Ratio &vsNaive, Ratio &vsAutovec) {
       const bool byRows = refRows >= 2 * int64_t(numThreads());
       auto split = [&](auto &&loop) {
         if (byRows)
-          parallelFor(refRows, 1, [&](int64_t m0, int64_t m1) {
-            loop(m0, m1, 0, s.N);
-          });
+          parallelFor(refRows, 1,
+                      [&](int64_t m0, int64_t m1) { loop(m0, m1, 0, s.N); });
         else
           parallelFor(s.N, 64, [&](int64_t n0, int64_t n1) {
             loop(0, refRows, n0, n1);
           });
       };
-      double naive = refFlops / medianSeconds([&] {
-        split([&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
-          naiveMatmul(A.data(), W.data(), C.data(), m0, m1, s.N, s.K, n0, n1);
-        });
-      }, 0.1);
-      double autovec = refFlops / medianSeconds([&] {
-        split([&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
-          autovecMatmul(A.data(), Wt.data(), C.data(), m0, m1, s.N, s.K, n0,
-                        n1);
-        });
-      }, 0.1);
+      double naive =
+          refFlops /
+          medianSeconds(
+              [&] {
+                split([&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+                  naiveMatmul(A.data(), W.data(), C.data(), m0, m1, s.N, s.K,
+                              n0, n1);
+                });
+              },
+              0.1);
+      double autovec =
+          refFlops /
+          medianSeconds(
+              [&] {
+                split([&](int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+                  autovecMatmul(A.data(), Wt.data(), C.data(), m0, m1, s.N, s.K,
+                                n0, n1);
+                });
+              },
+              0.1);
       std::printf("%6lld %5lld %4lld | %8.2f | %8.2f %8.2f | %7.1f %7.1f\n",
                   (long long)M, (long long)s.N, (long long)s.K, ours * 1e-9,
                   naive * 1e-9, autovec * 1e-9, ours / naive, ours / autovec);
@@ -231,27 +239,34 @@ void benchAttention(Ratio &vsNaive) {
         n += double(c.pastLen + t + 1);
       return n * c.heads;
     };
-    double ours = 4.0 * c.d * pairs(0, c.tokens) / medianSeconds([&] {
-      attention(q.data(), c.heads * c.d, k.data(), v.data(), c.kvHeads * c.d,
-                out.data(), c.heads * c.d, c.tokens, c.pastLen, c.heads,
-                c.kvHeads, c.d, scale, INT64_MAX);
-    });
+    double ours =
+        4.0 * c.d * pairs(0, c.tokens) / medianSeconds([&] {
+          attention(q.data(), c.heads * c.d, k.data(), v.data(),
+                    c.kvHeads * c.d, out.data(), c.heads * c.d, c.tokens,
+                    c.pastLen, c.heads, c.kvHeads, c.d, scale, INT64_MAX);
+        });
     // The reference on the last queries (the most keys) up to a budget.
     int64_t t0 = c.tokens;
     while (t0 > 0 && pairs(t0 - 1, c.tokens) * c.d < 4e6)
       --t0;
     if (t0 == c.tokens)
       --t0;
-    double naive = 4.0 * c.d * pairs(t0, c.tokens) / medianSeconds([&] {
-      parallelFor(c.heads, 1, [&](int64_t h0, int64_t h1) {
-        naiveAttention(q.data(), k.data(), v.data(), out.data(), t0, c.tokens,
-                       c.pastLen, c.heads, c.kvHeads, c.d, scale, h0, h1);
-      });
-    }, 0.1);
-    std::printf("%-22s %6lld %5lld %3lld/%-2lld %4lld | %8.2f | %8.2f | %7.1f\n",
-                c.name, (long long)c.tokens, (long long)c.pastLen,
-                (long long)c.heads, (long long)c.kvHeads, (long long)c.d,
-                ours * 1e-9, naive * 1e-9, ours / naive);
+    double naive =
+        4.0 * c.d * pairs(t0, c.tokens) /
+        medianSeconds(
+            [&] {
+              parallelFor(c.heads, 1, [&](int64_t h0, int64_t h1) {
+                naiveAttention(q.data(), k.data(), v.data(), out.data(), t0,
+                               c.tokens, c.pastLen, c.heads, c.kvHeads, c.d,
+                               scale, h0, h1);
+              });
+            },
+            0.1);
+    std::printf(
+        "%-22s %6lld %5lld %3lld/%-2lld %4lld | %8.2f | %8.2f | %7.1f\n",
+        c.name, (long long)c.tokens, (long long)c.pastLen, (long long)c.heads,
+        (long long)c.kvHeads, (long long)c.d, ours * 1e-9, naive * 1e-9,
+        ours / naive);
     vsNaive.add(ours / naive);
   }
 }
@@ -276,8 +291,8 @@ int main(int argc, char **argv) {
   }
   std::printf("phiq-bench-kernels: ISA %s (hardware %s), %u threads for "
               "ours and the references\n",
-              cpuLevelName(detectCpuLevel()),
-              cpuLevelName(hardwareCpuLevel()), numThreads());
+              cpuLevelName(detectCpuLevel()), cpuLevelName(hardwareCpuLevel()),
+              numThreads());
   Ratio mmNaive, mmAuto, attNaive;
   if (!attentionOnly)
     benchMatmul(mmNaive, mmAuto);

@@ -43,8 +43,7 @@ CpuLevel initialLevel() {
   const char *env = std::getenv("PHIQ_CPU");
   if (!env || !*env)
     return hardwareCpuLevel();
-  for (CpuLevel level :
-       {CpuLevel::Portable, CpuLevel::AVX2, CpuLevel::AVX512})
+  for (CpuLevel level : {CpuLevel::Portable, CpuLevel::AVX2, CpuLevel::AVX512})
     if (std::strcmp(env, cpuLevelName(level)) == 0)
       return clampToHardware(level);
   std::fprintf(stderr,

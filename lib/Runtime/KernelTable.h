@@ -1,4 +1,4 @@
-//===- KernelTable.h - Per-ISA kernel entry points ---------------*- C++ -*-===//
+//===- KernelTable.h - Per-ISA kernel entry points --------------*- C++ -*-===//
 //
 // The public kernels in Kernels.cpp decide how to split work over threads;
 // the arithmetic itself lives in one translation unit per instruction set
@@ -76,9 +76,9 @@ struct KernelTable {
   /// Computes rows [m0, m1) x panels [panel0, panel1) of C for the K block
   /// [k0, k0 + kc) from `block`; the block k0 == 0 stores (+ bias), later
   /// blocks accumulate.
-  void (*computePanels)(const GemmProblem &p, const float *block,
-                        int64_t nBase, int64_t k0, int64_t kc, int64_t m0,
-                        int64_t m1, int64_t panel0, int64_t panel1);
+  void (*computePanels)(const GemmProblem &p, const float *block, int64_t nBase,
+                        int64_t k0, int64_t kc, int64_t m0, int64_t m1,
+                        int64_t panel0, int64_t panel1);
   /// Rows [m0, m1) x columns [n0, n1) of C without packing (few rows).
   void (*gemmSmallM)(const GemmProblem &p, int64_t m0, int64_t m1, int64_t n0,
                      int64_t n1);
@@ -94,11 +94,10 @@ struct KernelTable {
   /// Rotates tokens [t0, t1) of an applyRotary call.
   void (*rotaryRows)(float *x, int64_t ld, int64_t t0, int64_t t1,
                      int64_t numHeads, int64_t headDim, int64_t rotaryDim,
-                     const float *invFreq, float cosSinScale,
-                     int64_t firstPos);
+                     const float *invFreq, float cosSinScale, int64_t firstPos);
   /// Attention for the query heads of kv head `kvHead` and queries [t0, t1).
-  void (*attentionBlock)(const AttentionProblem &a, int64_t kvHead,
-                         int64_t t0, int64_t t1);
+  void (*attentionBlock)(const AttentionProblem &a, int64_t kvHead, int64_t t0,
+                         int64_t t1);
   float (*logSumExp)(const float *x, int64_t n);
 };
 

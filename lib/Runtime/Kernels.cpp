@@ -1,4 +1,4 @@
-//===- Kernels.cpp - Public fp32 kernels: dispatch and threading -*- C++ -*-===//
+//===- Kernels.cpp - Public kernels: dispatch and threading -----*- C++ -*-===//
 //
 // The entry points of Kernels.h. Each picks the KernelTable of the active
 // CPU level and decides how to cut its work into pieces for the worker pool
@@ -11,9 +11,9 @@
 #include "KernelTable.h"
 
 #include <algorithm>
-#include <numeric>
 #include <cstdio>
 #include <cstdlib>
+#include <numeric>
 
 namespace phiq::rt {
 namespace {
@@ -116,9 +116,8 @@ void matmulTransB(const float *A, int64_t lda, const float *W,
   if (M <= t.smallM) {
     // Each piece streams at least ~64 KiB of W.
     const int64_t grain = serial ? N : std::max<int64_t>(8, 16384 / K);
-    parallelFor(N, grain, [&](int64_t n0, int64_t n1) {
-      t.gemmSmallM(p, 0, M, n0, n1);
-    });
+    parallelFor(N, grain,
+                [&](int64_t n0, int64_t n1) { t.gemmSmallM(p, 0, M, n0, n1); });
     return;
   }
 
@@ -129,8 +128,8 @@ void matmulTransB(const float *A, int64_t lda, const float *W,
   float *packed = threadScratch(kScratchMatmulPack,
                                 std::min(roundUp(N, nr), chunkCols) * K);
   const unsigned threads = serial ? 1 : numThreads();
-  const int64_t mc =
-      std::min(roundUp(M, t.mr), std::max<int64_t>(t.mr, kRowsPerUnit / t.mr * t.mr));
+  const int64_t mc = std::min(
+      roundUp(M, t.mr), std::max<int64_t>(t.mr, kRowsPerUnit / t.mr * t.mr));
   const int64_t mBlocks = ceilDiv(M, mc);
 
   for (int64_t nBase = 0; nBase < N; nBase += chunkCols) {
@@ -144,7 +143,7 @@ void matmulTransB(const float *A, int64_t lda, const float *W,
     if (serial)
       pack(0, panels);
     else
-      parallelFor(panels, std::max<int64_t>(1, 8192 / (nr * K) ), pack);
+      parallelFor(panels, std::max<int64_t>(1, 8192 / (nr * K)), pack);
 
     const int64_t perUnit = panelsPerUnit(panels, nr, mBlocks, threads);
     const int64_t nGroups = ceilDiv(panels, perUnit);
@@ -173,8 +172,7 @@ void rmsNorm(const float *x, const float *w, float *y, int64_t rows,
   const KernelTable &t = activeTable();
   parallelFor(rows, std::max<int64_t>(1, 16384 / dim),
               [&](int64_t r0, int64_t r1) {
-                t.rmsNormRows(x + r0 * dim, w, y + r0 * dim, r1 - r0, dim,
-                              eps);
+                t.rmsNormRows(x + r0 * dim, w, y + r0 * dim, r1 - r0, dim, eps);
               });
 }
 
@@ -183,22 +181,20 @@ void layerNorm(const float *x, const float *w, const float *b, float *y,
   if (rows <= 0 || dim <= 0)
     return;
   const KernelTable &t = activeTable();
-  parallelFor(rows, std::max<int64_t>(1, 16384 / dim),
-              [&](int64_t r0, int64_t r1) {
-                t.layerNormRows(x + r0 * dim, w, b, y + r0 * dim, r1 - r0,
-                                dim, eps);
-              });
+  parallelFor(
+      rows, std::max<int64_t>(1, 16384 / dim), [&](int64_t r0, int64_t r1) {
+        t.layerNormRows(x + r0 * dim, w, b, y + r0 * dim, r1 - r0, dim, eps);
+      });
 }
 
 void siluGate(const float *in, float *out, int64_t rows, int64_t inter) {
   if (rows <= 0 || inter <= 0)
     return;
   const KernelTable &t = activeTable();
-  parallelFor(rows, std::max<int64_t>(1, 8192 / inter),
-              [&](int64_t r0, int64_t r1) {
-                t.siluGateRows(in + r0 * 2 * inter, out + r0 * inter,
-                               r1 - r0, inter);
-              });
+  parallelFor(
+      rows, std::max<int64_t>(1, 8192 / inter), [&](int64_t r0, int64_t r1) {
+        t.siluGateRows(in + r0 * 2 * inter, out + r0 * inter, r1 - r0, inter);
+      });
 }
 
 void add(const float *a, const float *b, float *out, int64_t n) {
@@ -263,29 +259,29 @@ void attention(const float *q, int64_t ldq, const float *k, const float *v,
   qb = std::min(qb, tokens);
   const int64_t blocks = ceilDiv(tokens, qb);
 
-  AttentionProblem a{q,          ldq,     k,     v,
-                     ldkv,       out,     ldo,   tokens,
-                     pastLen,    numHeads, numKvHeads, headDim,
-                     scale,      slidingWindow, nullptr, 0};
+  AttentionProblem a{q,       ldq,           k,          v,
+                     ldkv,    out,           ldo,        tokens,
+                     pastLen, numHeads,      numKvHeads, headDim,
+                     scale,   slidingWindow, nullptr,    0};
   if (blocks > 1 && group * qb > t.smallM && headDim <= t.kcMax) {
     const int64_t panels = ceilDiv(totalKeys, t.nr);
     a.packedKeysStride = panels * t.nr * headDim;
     float *packed =
         threadScratch(kScratchAttnKeys, numKvHeads * a.packedKeysStride);
-    parallelFor(numKvHeads * panels, std::max<int64_t>(1, 4096 / (t.nr * headDim)),
-                [&](int64_t i0, int64_t i1) {
-                  for (int64_t i = i0; i < i1;) {
-                    const int64_t h = i / panels, p0 = i % panels;
-                    const int64_t p1 = std::min(panels, p0 + (i1 - i));
-                    const GemmProblem keys{nullptr, 0,       k + h * headDim,
-                                           ldkv,    true,    nullptr,
-                                           nullptr, 0,       0,
-                                           totalKeys, headDim};
-                    t.packPanels(keys, 0, 0, headDim, p0, p1,
-                                 packed + h * a.packedKeysStride);
-                    i += p1 - p0;
-                  }
-                });
+    parallelFor(
+        numKvHeads * panels, std::max<int64_t>(1, 4096 / (t.nr * headDim)),
+        [&](int64_t i0, int64_t i1) {
+          for (int64_t i = i0; i < i1;) {
+            const int64_t h = i / panels, p0 = i % panels;
+            const int64_t p1 = std::min(panels, p0 + (i1 - i));
+            const GemmProblem keys{nullptr, 0,         k + h * headDim, ldkv,
+                                   true,    nullptr,   nullptr,         0,
+                                   0,       totalKeys, headDim};
+            t.packPanels(keys, 0, 0, headDim, p0, p1,
+                         packed + h * a.packedKeysStride);
+            i += p1 - p0;
+          }
+        });
     a.packedKeys = packed;
   }
   parallelFor(numKvHeads * blocks, 1, [&](int64_t u0, int64_t u1) {

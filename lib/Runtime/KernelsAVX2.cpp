@@ -1,4 +1,4 @@
-//===- KernelsAVX2.cpp - AVX2+FMA instantiation of the kernels ---*- C++ -*-===//
+//===- KernelsAVX2.cpp - AVX2+FMA instantiation of the kernels --*- C++ -*-===//
 //
 // The kernels of KernelsImpl.h on 256-bit vectors with fused multiply-add,
 // for every x86-64 CPU since Haswell / Zen. This file alone is compiled with
@@ -78,8 +78,8 @@ struct Avx2Ops {
   static F max(F a, F b) { return _mm256_max_ps(a, b); }
   static F min(F a, F b) { return _mm256_min_ps(a, b); }
   static float hsum(F v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v),
-                          _mm256_extractf128_ps(v, 1));
+    __m128 s =
+        _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
@@ -95,8 +95,8 @@ struct Avx2Ops {
                                    _mm256_permute2f128_ps(s0123, s4567, 0x31)));
   }
   static float hmax(F v) {
-    __m128 s = _mm_max_ps(_mm256_castps256_ps128(v),
-                          _mm256_extractf128_ps(v, 1));
+    __m128 s =
+        _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_max_ps(s, _mm_movehl_ps(s, s));
     s = _mm_max_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);

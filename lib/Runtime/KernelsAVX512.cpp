@@ -88,10 +88,11 @@ struct Avx512Ops {
   static F min(F a, F b) { return _mm512_min_ps(a, b); }
   static float hsum(F v) {
     __m256 lo = _mm512_castps512_ps256(v);
-    __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+    __m256 hi =
+        _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
     __m256 s8 = _mm256_add_ps(lo, hi);
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(s8),
-                          _mm256_extractf128_ps(s8, 1));
+    __m128 s =
+        _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
@@ -101,9 +102,9 @@ struct Avx512Ops {
   static void hsum8(const F (&v)[8], float *out) {
     __m256 h[8];
     for (int j = 0; j < 8; ++j)
-      h[j] = _mm256_add_ps(_mm512_castps512_ps256(v[j]),
-                           _mm256_castpd_ps(_mm512_extractf64x4_pd(
-                               _mm512_castps_pd(v[j]), 1)));
+      h[j] = _mm256_add_ps(
+          _mm512_castps512_ps256(v[j]),
+          _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v[j]), 1)));
     __m256 s01 = _mm256_hadd_ps(h[0], h[1]), s23 = _mm256_hadd_ps(h[2], h[3]);
     __m256 s45 = _mm256_hadd_ps(h[4], h[5]), s67 = _mm256_hadd_ps(h[6], h[7]);
     __m256 s0123 = _mm256_hadd_ps(s01, s23), s4567 = _mm256_hadd_ps(s45, s67);
@@ -113,10 +114,11 @@ struct Avx512Ops {
   }
   static float hmax(F v) {
     __m256 lo = _mm512_castps512_ps256(v);
-    __m256 hi = _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
+    __m256 hi =
+        _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1));
     __m256 s8 = _mm256_max_ps(lo, hi);
-    __m128 s = _mm_max_ps(_mm256_castps256_ps128(s8),
-                          _mm256_extractf128_ps(s8, 1));
+    __m128 s =
+        _mm_max_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
     s = _mm_max_ps(s, _mm_movehl_ps(s, s));
     s = _mm_max_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);

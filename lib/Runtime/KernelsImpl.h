@@ -152,8 +152,8 @@ inline void microTile(int64_t kc, const float *a, int64_t lda, const float *pb,
   PHIQ_UNROLL
   for (int i = 0; i < R; ++i)
     PHIQ_UNROLL
-    for (int j = 0; j < NV; ++j)
-      acc[i][j] = V::zero();
+  for (int j = 0; j < NV; ++j)
+    acc[i][j] = V::zero();
   for (int64_t k = 0; k < kc; ++k) {
     F b[NV];
     PHIQ_UNROLL
@@ -187,8 +187,8 @@ inline void microTile(int64_t kc, const float *a, int64_t lda, const float *pb,
   PHIQ_UNROLL
   for (int i = 0; i < R; ++i)
     PHIQ_UNROLL
-    for (int j = 0; j < NV; ++j)
-      V::store(tile + i * NR + j * W, acc[i][j]);
+  for (int j = 0; j < NV; ++j)
+    V::store(tile + i * NR + j * W, acc[i][j]);
   PHIQ_UNROLL
   for (int i = 0; i < R; ++i) {
     float *dst = c + i * ldc;
@@ -232,9 +232,8 @@ inline void panelRows(int64_t kc, const float *a, int64_t lda, int64_t m0,
     microTile<V, MR>(kc, a + m * lda, lda, pb, ldpb, c + m * ldc, ldc, cols,
                      bias, accumulate);
   if (m < m1)
-    TileRows<V, MR - 1>::run(static_cast<int>(m1 - m), kc, a + m * lda, lda,
-                             pb, ldpb, c + m * ldc, ldc, cols, bias,
-                             accumulate);
+    TileRows<V, MR - 1>::run(static_cast<int>(m1 - m), kc, a + m * lda, lda, pb,
+                             ldpb, c + m * ldc, ldc, cols, bias, accumulate);
 }
 
 /// Packs panels into the layout KernelTable describes. From W[N,K] this is a
@@ -313,8 +312,8 @@ inline void dotTile(const float *a, int64_t lda, const float *w, int64_t ldw,
   PHIQ_UNROLL
   for (int i = 0; i < RA; ++i)
     PHIQ_UNROLL
-    for (int j = 0; j < RW; ++j)
-      acc[i][j] = V::zero();
+  for (int j = 0; j < RW; ++j)
+    acc[i][j] = V::zero();
   int64_t k = 0;
   for (; k + V::W <= K; k += V::W) {
     F av[RA];
@@ -405,8 +404,9 @@ void gemmDirectB(const GemmProblem &p, int64_t m0, int64_t m1, int64_t n0,
 /// Few-row GEMM without packing. W[N,K]: dot products, up to 4 rows of A per
 /// pass over W; for short K (attention scores at decode, K = head size) each
 /// row of A against 8 rows of W at a time, whose 8 sums reduce together
-/// (hsum8) instead of costing a horizontal sum each. B[K,N]: the micro-kernel reads B's rows in place (ldpb =
-/// ldb); a last partial panel falls back to scalar dot products.
+/// (hsum8) instead of costing a horizontal sum each. B[K,N]: the micro-kernel
+/// reads B's rows in place (ldpb = ldb); a last partial panel falls back to
+/// scalar dot products.
 template <class V>
 void gemmSmallM(const GemmProblem &p, int64_t m0, int64_t m1, int64_t n0,
                 int64_t n1) {
@@ -491,8 +491,8 @@ template <class V> void gemmSerial(const GemmProblem &p, float *scratch) {
 //===----------------------------------------------------------------------===//
 
 /// sum(x[i] * y[i]) over n, two vector accumulators to hide FMA latency.
-template <class V> inline float dotSum(const float *x, const float *y,
-                                       int64_t n) {
+template <class V>
+inline float dotSum(const float *x, const float *y, int64_t n) {
   using F = typename V::F;
   F s0 = V::zero(), s1 = V::zero();
   int64_t i = 0;
@@ -607,9 +607,9 @@ void addRange(const float *a, const float *b, float *out, int64_t n) {
 ///   x'[i] = x[i] * c - x[i+h] * s,  x'[i+h] = x[i+h] * c + x[i] * s
 /// cos/sin are computed once per token and shared by all heads.
 template <class V>
-void rotaryRows(float *x, int64_t ld, int64_t t0, int64_t t1,
-                int64_t numHeads, int64_t headDim, int64_t rotaryDim,
-                const float *invFreq, float cosSinScale, int64_t firstPos) {
+void rotaryRows(float *x, int64_t ld, int64_t t0, int64_t t1, int64_t numHeads,
+                int64_t headDim, int64_t rotaryDim, const float *invFreq,
+                float cosSinScale, int64_t firstPos) {
   using F = typename V::F;
   const int64_t half = rotaryDim / 2;
   if (half <= 0)
@@ -758,17 +758,17 @@ void attentionBlock(const AttentionProblem &a, int64_t kvHead, int64_t t0,
              a.q + (t0 + t) * a.ldq + (kvHead * group + g) * d,
              sizeof(float) * d);
 
-  GemmProblem scores{q,     d,       a.k + keyBegin * a.ldkv + kvHead * d,
-                     a.ldkv, true,   nullptr,
-                     s,     ldS,     rows,
-                     keys,  d};
-  GemmProblem mix{s,     ldS,   a.v + keyBegin * a.ldkv + kvHead * d,
+  GemmProblem scores{q,      d,    a.k + keyBegin * a.ldkv + kvHead * d,
+                     a.ldkv, true, nullptr,
+                     s,      ldS,  rows,
+                     keys,   d};
+  GemmProblem mix{s,      ldS,   a.v + keyBegin * a.ldkv + kvHead * d,
                   a.ldkv, false, nullptr,
-                  o,     d,     rows,
-                  d,     keys};
-  float *pack = threadScratch(kScratchAttnPack,
-                              maxOf(gemmSerialScratch<V>(scores),
-                                    gemmSerialScratch<V>(mix)));
+                  o,      d,     rows,
+                  d,      keys};
+  float *pack =
+      threadScratch(kScratchAttnPack, maxOf(gemmSerialScratch<V>(scores),
+                                            gemmSerialScratch<V>(mix)));
 
   if (a.packedKeys)
     computePanels<V>(scores,

@@ -1,4 +1,4 @@
-//===- KernelsPortable.cpp - Portable instantiation of the kernels -*- C++ -*-===//
+//===- KernelsPortable.cpp - Portable kernels -------------------*- C++ -*-===//
 //
 // The kernels of KernelsImpl.h for any CPU: 4-float vectors written with the
 // GCC/Clang vector extension, which the compiler lowers to whatever the

@@ -79,8 +79,9 @@ public:
       t.join();
   }
 
-  /// Runs body over [0, n) in `chunks` balanced contiguous pieces. Returns
-  /// false without running anything if another thread holds the pool.
+  /// Runs body over [0, n) in `chunks` (< 2^24) balanced contiguous pieces.
+  /// Returns false without running anything if another thread holds the
+  /// pool.
   bool run(int64_t n, int64_t chunks, const Body &body) {
     std::unique_lock<std::mutex> owner(ownerMutex, std::try_to_lock);
     if (!owner.owns_lock())
@@ -120,10 +121,6 @@ private:
   /// How long an idle worker watches for the next job before sleeping.
   static constexpr std::chrono::microseconds kSpinTime{200};
 
-public:
-  static constexpr int64_t kMaxChunks = int64_t(1) << kIndexBits;
-
-private:
   /// Claims and runs chunks of job `generation` until none are left or a
   /// newer job replaced it.
   void runChunks(uint64_t generation) {

@@ -239,19 +239,21 @@ int runGenerate(rt::Executor &executor, phi::ModelOp model) {
   bool stream = !jsonOutput && tokenizer;
   if (stream)
     llvm::outs() << promptText;
-  std::vector<int32_t> soFar;
-  std::string printed;
+  // Stream by decoding prompt + continuation and printing what is new:
+  // decoding the continuation alone would drop the space SentencePiece
+  // keeps at the start of a word, and byte-fallback pieces only become
+  // text once complete.
+  std::vector<int32_t> soFar = ids;
+  std::string printed = stream ? tokenizer->decode(ids) : std::string();
   auto result = rt::generate(executor, ids, options, [&](int32_t id) {
     if (!stream)
       return;
-    // Decode the whole continuation each time: byte-fallback pieces only
-    // become text once complete.
     soFar.push_back(id);
     std::string text = tokenizer->decode(soFar);
     if (StringRef(text).starts_with(printed)) {
       llvm::outs() << StringRef(text).drop_front(printed.size());
       llvm::outs().flush();
-      printed = text;
+      printed = std::move(text);
     }
   });
   if (!result)

@@ -1,4 +1,4 @@
-//===- AttentionTest.cpp - Causal GQA attention vs a double reference -*- C++ -*-===//
+//===- AttentionTest.cpp - Causal GQA attention tests -----------*- C++ -*-===//
 //
 // attention() against softmax(scale * q.k) . v computed per query in double
 // over exactly the keys the mask admits: causal, grouped-query (1 and 4
@@ -31,16 +31,16 @@ void checkAttention(const AttentionCase &c, unsigned seed) {
   const int64_t ldq = c.numHeads * d + c.qPad;
   const int64_t ldkv = c.numKvHeads * d + c.kvPad;
   const int64_t ldo = c.numHeads * d + c.oPad;
-  std::vector<float> q = randomFloats(c.tokens * ldq, seed, -c.valueScale,
-                                      c.valueScale);
-  std::vector<float> k = randomFloats(total * ldkv, seed + 1, -c.valueScale,
-                                      c.valueScale);
+  std::vector<float> q =
+      randomFloats(c.tokens * ldq, seed, -c.valueScale, c.valueScale);
+  std::vector<float> k =
+      randomFloats(total * ldkv, seed + 1, -c.valueScale, c.valueScale);
   std::vector<float> v = randomFloats(total * ldkv, seed + 2);
   const float sentinel = -777.0f;
   std::vector<float> out(c.tokens * ldo, sentinel);
   const float scale = 1.0f / std::sqrt(float(d));
-  attention(q.data(), ldq, k.data(), v.data(), ldkv, out.data(), ldo,
-            c.tokens, c.pastLen, c.numHeads, c.numKvHeads, d, scale, c.window);
+  attention(q.data(), ldq, k.data(), v.data(), ldkv, out.data(), ldo, c.tokens,
+            c.pastLen, c.numHeads, c.numKvHeads, d, scale, c.window);
 
   // Scores carry fp32 rounding relative to their size, and softmax turns an
   // absolute score error into a relative weight error: the bound grows with
@@ -111,6 +111,10 @@ TEST_P(Attention, RowStridesWiderThanRowsAreHonoured) {
 
 TEST_P(Attention, LongPrefillSpansManyQueryBlocks) {
   checkAttention({600, 0, 2, 2, 16}, 12);
+}
+
+TEST_P(Attention, HeadsWiderThanOneKBlockMatchReference) {
+  checkAttention({40, 3, 2, 1, 300}, 14);
 }
 
 TEST_P(Attention, SoftmaxIsStableForLargeScores) {

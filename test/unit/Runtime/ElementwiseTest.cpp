@@ -1,4 +1,4 @@
-//===- ElementwiseTest.cpp - Row-wise kernels vs double references -*- C++ -*-===//
+//===- ElementwiseTest.cpp - Row-wise kernel tests --------------*- C++ -*-===//
 //
 // exp, the norms, SiLU gating, add, rotary embedding and logsumexp, each on
 // lengths that leave vector-loop tails, against double references written
@@ -42,8 +42,8 @@ TEST_P(Elementwise, ExpIsWithinOneUlpOverTheWholeRange) {
       continue;
     }
     worst = std::max(worst, ulpDistance(y[i], ref));
-    ASSERT_LE(ulpDistance(y[i], ref), 1) << "x=" << x[i] << " got " << y[i]
-                                         << " want " << ref;
+    ASSERT_LE(ulpDistance(y[i], ref), 1)
+        << "x=" << x[i] << " got " << y[i] << " want " << ref;
   }
   RecordProperty("worst_ulp", int(worst));
 }
@@ -52,8 +52,8 @@ TEST_P(Elementwise, ExpHandlesSpecialValues) {
   const float inf = std::numeric_limits<float>::infinity();
   // exp(-103.9) = 7.5e-46 still rounds up to the smallest subnormal;
   // exp(-104.5) rounds to 0.
-  std::vector<float> x = {0.0f,  -0.0f,   -inf,     inf,   std::nanf(""),
-                          88.7f, 89.0f,   -104.5f,  -87.5f, -103.9f};
+  std::vector<float> x = {0.0f,  -0.0f, -inf,    inf,    std::nanf(""),
+                          88.7f, 89.0f, -104.5f, -87.5f, -103.9f};
   std::vector<float> y(x.size());
   expElementwise(x.data(), y.data(), int64_t(x.size()));
   EXPECT_EQ(y[0], 1.0f);
@@ -96,8 +96,8 @@ TEST_P(Elementwise, LayerNormMatchesReferenceWithAndWithoutBias) {
     std::vector<float> w = randomFloats(dim, 22);
     std::vector<float> b = randomFloats(dim, 23);
     std::vector<float> y(rows * dim);
-    layerNorm(x.data(), w.data(), withBias ? b.data() : nullptr, y.data(),
-              rows, dim, 1e-5f);
+    layerNorm(x.data(), w.data(), withBias ? b.data() : nullptr, y.data(), rows,
+              dim, 1e-5f);
     for (int64_t r = 0; r < rows; ++r) {
       double mu = 0, var = 0;
       for (int64_t i = 0; i < dim; ++i)
@@ -107,8 +107,8 @@ TEST_P(Elementwise, LayerNormMatchesReferenceWithAndWithoutBias) {
         var += (x[r * dim + i] - mu) * (x[r * dim + i] - mu);
       const double rstd = 1.0 / std::sqrt(var / dim + 1e-5);
       for (int64_t i = 0; i < dim; ++i) {
-        const double ref = (x[r * dim + i] - mu) * rstd * w[i] +
-                           (withBias ? b[i] : 0.0);
+        const double ref =
+            (x[r * dim + i] - mu) * rstd * w[i] + (withBias ? b[i] : 0.0);
         ASSERT_NEAR(y[r * dim + i], ref, 1e-5)
             << "bias=" << withBias << " r=" << r << " i=" << i;
       }
@@ -147,8 +147,7 @@ TEST_P(Elementwise, AddIsElementwiseSum) {
 /// applyRotary on [tokens, numHeads * headDim] rows of stride ld against
 /// rotate_half in double; the angle is the fp32 product, as torch forms it.
 void checkRotary(int64_t tokens, int64_t numHeads, int64_t headDim,
-                 int64_t rotaryDim, int64_t ld, int64_t firstPos,
-                 float scale) {
+                 int64_t rotaryDim, int64_t ld, int64_t firstPos, float scale) {
   SCOPED_TRACE(::testing::Message() << "headDim=" << headDim << " rotaryDim="
                                     << rotaryDim << " firstPos=" << firstPos);
   const int64_t half = rotaryDim / 2;

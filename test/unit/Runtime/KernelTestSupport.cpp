@@ -1,4 +1,4 @@
-//===- KernelTestSupport.cpp - Shared helpers of the kernel tests -*- C++ -*-===//
+//===- KernelTestSupport.cpp - Kernel test helpers --------------*- C++ -*-===//
 //
 // Implements the per-CPU-level fixture and the seeded random data the
 // kernel tests share.
@@ -13,8 +13,7 @@ namespace phiq::rt::test {
 
 std::vector<CpuLevel> supportedLevels() {
   std::vector<CpuLevel> levels;
-  for (CpuLevel level :
-       {CpuLevel::Portable, CpuLevel::AVX2, CpuLevel::AVX512})
+  for (CpuLevel level : {CpuLevel::Portable, CpuLevel::AVX2, CpuLevel::AVX512})
     if (static_cast<int>(level) <= static_cast<int>(hardwareCpuLevel()))
       levels.push_back(level);
   return levels;

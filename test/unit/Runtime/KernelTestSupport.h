@@ -39,7 +39,7 @@ std::vector<float> randomFloats(size_t n, unsigned seed, float lo = -1.0f,
 
 } // namespace phiq::rt::test
 
-#define PHIQ_INSTANTIATE_AT_EVERY_CPU_LEVEL(Suite)                            \
+#define PHIQ_INSTANTIATE_AT_EVERY_CPU_LEVEL(Suite)                             \
   INSTANTIATE_TEST_SUITE_P(                                                    \
       CpuLevels, Suite,                                                        \
       ::testing::ValuesIn(::phiq::rt::test::supportedLevels()),                \

@@ -36,7 +36,8 @@ void checkMatmul(const MatmulCase &c, unsigned seed) {
                C.data(), ldc, c.M, c.N, c.K);
   for (int64_t m = 0; m < c.M; ++m) {
     for (int64_t n = 0; n < c.N; ++n) {
-      double ref = c.bias ? bias[n] : 0.0, mag = c.bias ? std::fabs(bias[n]) : 0.0;
+      double ref = c.bias ? bias[n] : 0.0,
+             mag = c.bias ? std::fabs(bias[n]) : 0.0;
       for (int64_t k = 0; k < c.K; ++k) {
         double t = double(A[m * lda + k]) * double(W[n * c.K + k]);
         ref += t;

@@ -58,9 +58,8 @@ TEST(ThreadPool, NestedParallelForRunsInlineAndCompletes) {
   std::atomic<int64_t> total{0};
   parallelFor(8, 1, [&](int64_t b, int64_t e) {
     for (int64_t i = b; i < e; ++i)
-      parallelFor(100, 1, [&](int64_t ib, int64_t ie) {
-        total.fetch_add(ie - ib);
-      });
+      parallelFor(100, 1,
+                  [&](int64_t ib, int64_t ie) { total.fetch_add(ie - ib); });
   });
   EXPECT_EQ(total.load(), 800);
 }
