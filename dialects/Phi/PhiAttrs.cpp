@@ -79,7 +79,8 @@ LogicalResult RopeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                int64_t rotaryDim, int64_t originalMax,
                                int64_t max, FloatAttr attentionFactor,
                                DenseF64ArrayAttr shortFactor,
-                               DenseF64ArrayAttr longFactor) {
+                               DenseF64ArrayAttr longFactor,
+                               FloatAttr longAttentionFactor) {
   if (!theta || theta.getValueAsDouble() <= 0.0)
     return emitError() << "rope theta must be positive";
   if (rotaryDim <= 0 || rotaryDim % 2 != 0)
@@ -89,7 +90,11 @@ LogicalResult RopeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "rope context lengths must be positive";
   if (!attentionFactor || attentionFactor.getValueAsDouble() <= 0.0)
     return emitError() << "rope attention_factor must be positive";
+  if (longAttentionFactor && !(longAttentionFactor.getValueAsDouble() > 0.0))
+    return emitError() << "rope long_attention_factor must be positive";
   if (kind == RopeKind::Default) {
+    if (longAttentionFactor)
+      return emitError() << "default rope has no long_attention_factor";
     if (shortFactor || longFactor)
       return emitError() << "default rope takes no short/long factors";
     return success();
@@ -130,15 +135,25 @@ void RopeAttr::computeInvFreq(int64_t maxPosition,
   float base = float(getTheta().getValueAsDouble());
   ArrayRef<double> ext;
   if (getKind() == RopeKind::LongRope)
-    ext = maxPosition + 1 > getOriginalMaxPositions()
-              ? getLongFactor().asArrayRef()
-              : getShortFactor().asArrayRef();
+    ext = usesLongFactors(maxPosition) ? getLongFactor().asArrayRef()
+                                       : getShortFactor().asArrayRef();
   for (int64_t i = 0; i < half; ++i) {
     float exponent = float(2 * i) / float(getRotaryDim());
     float freq = std::pow(base, exponent);
     float factor = ext.empty() ? 1.0f : float(ext[i]);
     out[i] = 1.0f / (factor * freq);
   }
+}
+
+bool RopeAttr::usesLongFactors(int64_t maxPosition) const {
+  return getKind() == RopeKind::LongRope &&
+         maxPosition + 1 > getOriginalMaxPositions();
+}
+
+double RopeAttr::getCosSinScale(int64_t maxPosition) const {
+  if (usesLongFactors(maxPosition) && getLongAttentionFactor())
+    return getLongAttentionFactor().getValueAsDouble();
+  return getAttentionFactor().getValueAsDouble();
 }
 
 //===----------------------------------------------------------------------===//

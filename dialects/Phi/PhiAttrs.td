@@ -58,7 +58,9 @@ def Phi_RopeAttr : Phi_Attr<"Rope", "rope"> {
     long factors. `attention_factor` scales cos and sin; for longrope
     transformers derives it as `sqrt(1 + ln(s) / ln(original_max_positions))`
     with `s = max_positions / original_max_positions` (1 when s <= 1) unless
-    the checkpoint gives it.
+    the checkpoint gives it. PhiMoE gives two (short_mscale, long_mscale):
+    `long_attention_factor`, when present, replaces `attention_factor` once
+    the long factors apply.
   }];
   let parameters = (ins
     EnumParameter<Phi_RopeKind>:$kind,
@@ -68,13 +70,18 @@ def Phi_RopeAttr : Phi_Attr<"Rope", "rope"> {
     "int64_t":$max_positions,
     "FloatAttr":$attention_factor,
     OptionalParameter<"DenseF64ArrayAttr">:$short_factor,
-    OptionalParameter<"DenseF64ArrayAttr">:$long_factor);
+    OptionalParameter<"DenseF64ArrayAttr">:$long_factor,
+    OptionalParameter<"FloatAttr">:$long_attention_factor);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
   let extraClassDeclaration = [{
     /// inv_freq for a forward pass whose highest position is `maxPosition`,
     /// computed in fp32 exactly as transformers does.
     void computeInvFreq(int64_t maxPosition, ::llvm::SmallVectorImpl<float> &out) const;
+    /// True when a forward pass reaching `maxPosition` uses long factors.
+    bool usesLongFactors(int64_t maxPosition) const;
+    /// The cos/sin scale for a forward pass reaching `maxPosition`.
+    double getCosSinScale(int64_t maxPosition) const;
     /// transformers' default attention factor for these settings.
     static double impliedAttentionFactor(RopeKind kind, int64_t originalMax,
                                          int64_t max);

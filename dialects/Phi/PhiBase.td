@@ -60,6 +60,13 @@ def Phi_Activation : I32EnumAttr<"Activation", "gated MLP activation", [
   let cppNamespace = "::mlir::phi";
 }
 
+def Phi_Routing : I32EnumAttr<"Routing", "mixture-of-experts routing rule", [
+    I32EnumAttrCase<"SparseMixer", 0, "sparsemixer">,
+    I32EnumAttrCase<"SoftmaxTopK", 1, "softmax_topk">,
+  ]> {
+  let cppNamespace = "::mlir::phi";
+}
+
 class Phi_Op<string mnemonic, list<Trait> traits = []> :
     Op<Phi_Dialect, mnemonic, traits>;
 

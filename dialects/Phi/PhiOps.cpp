@@ -203,7 +203,7 @@ static LogicalResult verifyNorm(Operation *op, Value input, Value weight,
 }
 
 LogicalResult RmsNormOp::verify() {
-  return verifyNorm(*this, getInput(), getWeight(), Value(), getResult(),
+  return verifyNorm(*this, getInput(), getWeight(), getBias(), getResult(),
                     getEpsilon().convertToDouble());
 }
 
@@ -302,6 +302,99 @@ LogicalResult GluOp::verify() {
     return emitOpError() << "result must have half the input's features ("
                          << in / 2 << "), got " << features(getResult());
   return checkSameTokens(*this, getInput(), getResult(), "result");
+}
+
+//===----------------------------------------------------------------------===//
+// Mixture of experts
+//===----------------------------------------------------------------------===//
+
+LogicalResult MoeRouteOp::verify() {
+  if (failed(checkStaticFeatures(*this, getLogits(), "logits")))
+    return failure();
+  int64_t experts = features(getLogits()), topK = getTopK();
+  if (topK > experts)
+    return emitOpError() << "top_k " << topK << " exceeds the " << experts
+                         << " experts the router scores";
+  if (features(getWeights()) != topK || features(getIndices()) != topK)
+    return emitOpError() << "weights and indices must have top_k = " << topK
+                         << " entries per token";
+  if (failed(checkSameTokens(*this, getLogits(), getWeights(), "weights")) ||
+      failed(checkSameTokens(*this, getLogits(), getIndices(), "indices")))
+    return failure();
+  if (getRouting() == Routing::SparseMixer) {
+    if (topK != 2)
+      return emitOpError() << "sparsemixer routing selects exactly 2 experts, "
+                              "got top_k "
+                           << topK;
+    if (!getJitterEps())
+      return emitOpError("sparsemixer routing needs jitter_eps");
+    if (getNormalize())
+      return emitOpError("normalize applies to softmax_topk routing only");
+  } else if (getJitterEps()) {
+    return emitOpError("jitter_eps applies to sparsemixer routing only");
+  }
+  if (auto eps = getJitterEps(); eps && !(eps->convertToDouble() >= 0.0))
+    return emitOpError("jitter_eps must not be negative");
+  return success();
+}
+
+int64_t MoeExpertsOp::getIntermediateSize() {
+  auto type = llvm::cast<RankedTensorType>(getGate()[0].getType());
+  return type.getShape()[type.getRank() - 2];
+}
+
+LogicalResult MoeExpertsOp::verify() {
+  int64_t experts = getNumExperts();
+  if (failed(checkStaticFeatures(*this, getInput(), "input")))
+    return failure();
+  int64_t hidden = features(getInput());
+  if (features(getResult()) != hidden)
+    return emitOpError() << "result must have the input's " << hidden
+                         << " features";
+  if (features(getWeights()) != features(getIndices()))
+    return emitOpError("weights and indices must have the same top_k");
+  if (features(getWeights()) > experts)
+    return emitOpError() << "top_k " << features(getWeights())
+                         << " exceeds num_experts " << experts;
+  if (failed(checkSameTokens(*this, getInput(), getWeights(), "weights")) ||
+      failed(checkSameTokens(*this, getInput(), getIndices(), "indices")) ||
+      failed(checkSameTokens(*this, getInput(), getResult(), "result")))
+    return failure();
+  size_t n = getGate().size();
+  if (getUp().size() != n || getDown().size() != n)
+    return emitOpError() << "gate, up and down must use the same layout, got "
+                         << n << ", " << getUp().size() << " and "
+                         << getDown().size() << " tensors";
+  bool stacked = isStacked();
+  if (!stacked && int64_t(n) != experts)
+    return emitOpError() << "needs one gate/up/down weight per expert ("
+                         << experts << ") or one stacked tensor each, got "
+                         << n;
+  int64_t inter = getIntermediateSize();
+  auto check = [&](ValueRange group, int64_t rows, int64_t cols,
+                   StringRef what) -> LogicalResult {
+    for (auto [i, w] : llvm::enumerate(group)) {
+      auto type = llvm::cast<RankedTensorType>(w.getType());
+      SmallVector<int64_t> expected;
+      if (stacked)
+        expected = {experts, rows, cols};
+      else
+        expected = {rows, cols};
+      if (type.getShape() != ArrayRef<int64_t>(expected)) {
+        auto diag = emitOpError() << what;
+        if (!stacked)
+          diag << " of expert " << i;
+        diag << " must be ";
+        llvm::interleave(expected, diag, "x");
+        diag << ", got " << type;
+        return diag;
+      }
+    }
+    return success();
+  };
+  return failure(failed(check(getGate(), inter, hidden, "gate weight")) ||
+                 failed(check(getUp(), inter, hidden, "up weight")) ||
+                 failed(check(getDown(), hidden, inter, "down weight")));
 }
 
 #define GET_OP_CLASSES

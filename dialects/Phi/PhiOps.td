@@ -101,15 +101,17 @@ def Phi_EmbeddingOp : Phi_Op<"embedding", [Pure]> {
 }
 
 def Phi_RmsNormOp : Phi_Op<"rms_norm", [Pure]> {
-  let summary = "RMS normalization with a learned scale";
+  let summary = "RMS normalization with a learned scale and optional bias";
   let description = [{
-    `y = x / sqrt(mean(x^2) + epsilon) * weight` over the feature dimension.
+    `y = x / sqrt(mean(x^2) + epsilon) * weight + bias` over the feature
+    dimension. Checkpoints use no bias; llama.cpp runs PhiMoE's LayerNorms
+    as RMS norms with a bias, which `--phiq-llamacpp-compat` reproduces.
   }];
   let arguments = (ins Phi_Activations:$input, Phi_WeightTensor:$weight,
-                       F64Attr:$epsilon);
+                       Optional<Phi_WeightTensor>:$bias, F64Attr:$epsilon);
   let results = (outs Phi_Activations:$result);
   let assemblyFormat = [{
-    $input `,` $weight attr-dict `:` `(` type($input) `,` type($weight) `)` `->` type($result)
+    $input `,` $weight (`,` $bias^)? attr-dict `:` `(` type($input) `,` type($weight) (`,` type($bias)^)? `)` `->` type($result)
   }];
   let hasVerifier = 1;
 }
@@ -201,6 +203,84 @@ def Phi_GluOp : Phi_Op<"glu", [Pure]> {
     $activation $input attr-dict `:` type($input) `->` type($result)
   }];
   let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Mixture of experts
+//===----------------------------------------------------------------------===//
+
+def Phi_MoeRouteOp : Phi_Op<"moe_route", [Pure]> {
+  let summary = "picks the experts of each token from the router logits";
+  let description = [{
+    Takes the router logits `[.., num_experts]` (a `phi.linear` of the gate
+    weight) and returns, per token, the `top_k` chosen experts `indices` and
+    their mixing `weights`, best first.
+
+    `sparsemixer` is PhiMoE's inference rule (transformers'
+    PhimoeForCausalLM in eval mode, top_k = 2): the first expert is the
+    argmax `m1`; its weight is its softmax probability over only the logits
+    `s` with `(m1 - s) / max(|s|, m1) <= 2 * jitter_eps`. The second expert is
+    the argmax `m2` of the logits without the first; its weight is its
+    softmax probability over the logits other than the first with
+    `(m2 - s) / max(|s|, m2) <= 2 * jitter_eps`. The two weights need not
+    add up to one.
+
+    `softmax_topk` is the plain rule (llama.cpp's): softmax over all logits,
+    the `top_k` most probable, and with `normalize` their probabilities
+    divided by their sum.
+  }];
+  let arguments = (ins Phi_Activations:$logits,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$top_k,
+                       Phi_Routing:$routing,
+                       OptionalAttr<F64Attr>:$jitter_eps,
+                       UnitAttr:$normalize);
+  let results = (outs Phi_Activations:$weights,
+                      TensorRankOf<[I32], [3]>:$indices);
+  let assemblyFormat = [{
+    $routing $logits attr-dict `:` type($logits) `->` type($weights) `,` type($indices)
+  }];
+  let hasVerifier = 1;
+}
+
+def Phi_MoeExpertsOp : Phi_Op<"moe_experts", [Pure, AttrSizedOperandSegments]> {
+  let summary = "the gated-MLP experts of a mixture-of-experts block";
+  let description = [{
+    `result[t] = sum_k weights[t, k] * down_e(act(gate_e(x[t])) * up_e(x[t]))`
+    with `e = indices[t, k]`: each token runs through its chosen experts and
+    their outputs are mixed by the routing weights.
+
+    Each of `gate`, `up` and `down` is either one weight per expert
+    (`num_experts` tensors of `[I, H]`, `[I, H]`, `[H, I]`, the Hugging
+    Face layout `experts.E.w1/w3/w2`) or one stacked tensor (`[E, I, H]`,
+    `[E, I, H]`, `[E, H, I]`, GGUF's `ffn_gate_exps` / `ffn_up_exps` /
+    `ffn_down_exps`). Quantization can therefore work per expert or on the
+    stack, and both checkpoint layouts map onto the op unchanged.
+  }];
+  let arguments = (ins Phi_Activations:$input, Phi_Activations:$weights,
+                       TensorRankOf<[I32], [3]>:$indices,
+                       Variadic<Phi_WeightTensor>:$gate,
+                       Variadic<Phi_WeightTensor>:$up,
+                       Variadic<Phi_WeightTensor>:$down,
+                       ConfinedAttr<I64Attr, [IntPositive]>:$num_experts,
+                       Phi_Activation:$activation);
+  let results = (outs Phi_Activations:$result);
+  let assemblyFormat = [{
+    $activation $input `,` $weights `,` $indices
+    `gate` `(` $gate `)` `up` `(` $up `)` `down` `(` $down `)` attr-dict `:`
+    `(` type($input) `,` type($weights) `,` type($indices) `)`
+    `gate` `(` type($gate) `)` `up` `(` type($up) `)` `down` `(` type($down) `)`
+    `->` type($result)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// True when gate/up/down are stacked [E, ...] tensors.
+    bool isStacked() {
+      return getGate().size() == 1 &&
+             ::llvm::cast<::mlir::RankedTensorType>(getGate()[0].getType())
+                     .getRank() == 3;
+    }
+    int64_t getIntermediateSize();
+  }];
 }
 
 def Phi_AddOp : Phi_Op<"add", [Pure, Commutative, SameOperandsAndResultType]> {

@@ -11,6 +11,7 @@
 
 #include "dialects/Phi/PhiParams.h"
 #include "phiq/Runtime/Kernels.h"
+#include "phiq/Runtime/Routing.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -24,9 +25,10 @@ using llvm::Error;
 
 namespace {
 
-/// A [rows, cols] fp32 activation buffer.
+/// A [rows, cols] activation buffer: fp32, or int32 for expert indices.
 struct Buffer {
   std::vector<float> data;
+  std::vector<int32_t> ints;
   int64_t rows = 0, cols = 0;
   float *row(int64_t r) { return data.data() + r * cols; }
 };
@@ -57,6 +59,64 @@ Error copyElements(Operation *op, ElementsAttr attr, std::vector<float> &out) {
   }
   return Error::success();
 }
+
+/// phi.moe_experts: out[t] = sum_k mix[t,k] * expert_{idx[t,k]}(in[t]).
+void runExperts(MoeExpertsOp op,
+                const llvm::DenseMap<Value, std::vector<float>> &weights,
+                const Buffer &in, const Buffer &mix, const Buffer &idx,
+                Buffer &out) {
+  const int64_t experts = op.getNumExperts(), topK = mix.cols,
+                hidden = in.cols, inter = op.getIntermediateSize();
+  const bool stacked = op.isStacked();
+  std::fill(out.data.begin(), out.data.end(), 0.0f);
+  std::vector<float> x, gateUp, act, y;
+  std::vector<std::pair<int64_t, int64_t>> picks; // (token, k)
+  // Expert by expert, in index order (as transformers accumulates): gather
+  // the tokens routed here, run the gated MLP on them as one batch, and add
+  // the weighted results back.
+  for (int64_t e = 0; e < experts; ++e) {
+    picks.clear();
+    for (int64_t t = 0; t < in.rows; ++t)
+      for (int64_t k = 0; k < topK; ++k)
+        if (idx.ints[t * topK + k] == e)
+          picks.push_back({t, k});
+    if (picks.empty())
+      continue;
+    const int64_t m = int64_t(picks.size());
+    auto expertWeight = [&](ValueRange group, int64_t size) {
+      const float *base = weights.find(group[stacked ? 0 : e])->second.data();
+      return stacked ? base + e * size : base;
+    };
+    const float *wGate = expertWeight(op.getGate(), inter * hidden);
+    const float *wUp = expertWeight(op.getUp(), inter * hidden);
+    const float *wDown = expertWeight(op.getDown(), hidden * inter);
+    x.resize(size_t(m * hidden));
+    for (int64_t i = 0; i < m; ++i)
+      std::memcpy(x.data() + i * hidden,
+                  in.data.data() + picks[i].first * hidden,
+                  sizeof(float) * hidden);
+    // [gate | up] side by side so siluGate can combine them.
+    gateUp.resize(size_t(m * 2 * inter));
+    matmulTransB(x.data(), hidden, wGate, nullptr, gateUp.data(), 2 * inter,
+                 m, inter, hidden);
+    matmulTransB(x.data(), hidden, wUp, nullptr, gateUp.data() + inter,
+                 2 * inter, m, inter, hidden);
+    act.resize(size_t(m * inter));
+    siluGate(gateUp.data(), act.data(), m, inter);
+    y.resize(size_t(m * hidden));
+    matmulTransB(act.data(), inter, wDown, nullptr, y.data(), hidden, m,
+                 hidden, inter);
+    for (int64_t i = 0; i < m; ++i) {
+      auto [t, k] = picks[i];
+      float w = mix.data[t * topK + k];
+      float *dst = out.data.data() + t * hidden;
+      const float *src = y.data() + i * hidden;
+      for (int64_t j = 0; j < hidden; ++j)
+        dst[j] += src[j] * w;
+    }
+  }
+}
+
 
 } // namespace
 
@@ -94,6 +154,15 @@ llvm::Expected<std::unique_ptr<Executor>> Executor::create(ModelOp model) {
     } else if (auto attn = dyn_cast<AttentionOp>(op)) {
       exec->attentionIndex[op] = exec->attentionOps.size();
       exec->attentionOps.push_back(attn);
+    } else if (auto route = dyn_cast<MoeRouteOp>(op)) {
+      exec->routeIndex[op] = exec->routing.size();
+      exec->routing.push_back(std::vector<int64_t>(
+          size_t(featuresOf(route.getLogits())), 0));
+    } else if (auto experts = dyn_cast<MoeExpertsOp>(op)) {
+      // Each token runs top_k experts' three projections.
+      int64_t topK = featuresOf(experts.getWeights());
+      exec->flopsPerToken += topK * 3 * 2 * featuresOf(experts.getInput()) *
+                             experts.getIntermediateSize();
     }
     for (Value operand : op->getOperands())
       exec->lastUser[operand] = op;
@@ -191,6 +260,9 @@ Error Executor::forward(ArrayRef<int32_t> tokens, int64_t batch,
       Buffer &out = alloc(norm.getResult(), in.rows);
       rmsNorm(in.data.data(), weight(norm.getWeight()), out.data.data(),
               in.rows, in.cols, float(norm.getEpsilon().convertToDouble()));
+      if (const float *bias = weight(norm.getBias()))
+        for (int64_t r = 0; r < in.rows; ++r)
+          add(out.row(r), bias, out.row(r), out.cols);
     } else if (auto norm = dyn_cast<LayerNormOp>(op)) {
       Buffer &in = values[norm.getInput()];
       Buffer &out = alloc(norm.getResult(), in.rows);
@@ -231,7 +303,7 @@ Error Executor::forward(ArrayRef<int32_t> tokens, int64_t batch,
       // of the forward pass.
       llvm::SmallVector<float> invFreq;
       rope.computeInvFreq(past + newTokens - 1, invFreq);
-      float cosSinScale = float(rope.getAttentionFactor().getValueAsDouble());
+      float cosSinScale = float(rope.getCosSinScale(past + newTokens - 1));
       int64_t window = attn.getSlidingWindow()
                            ? int64_t(*attn.getSlidingWindow())
                            : INT64_MAX;
@@ -266,6 +338,31 @@ Error Executor::forward(ArrayRef<int32_t> tokens, int64_t batch,
                   newTokens, past, heads, kvHeads, headDim,
                   float(attn.getSoftmaxScale()), window);
       }
+    } else if (auto route = dyn_cast<MoeRouteOp>(op)) {
+      Buffer &in = values[route.getLogits()];
+      int64_t topK = route.getTopK();
+      Buffer &w = alloc(route.getWeights(), in.rows);
+      Buffer &idx = values[route.getIndices()];
+      idx.rows = in.rows;
+      idx.cols = topK;
+      idx.ints.resize(size_t(in.rows * topK));
+      if (route.getRouting() == Routing::SparseMixer)
+        routeSparseMixer(in.data.data(), in.rows, in.cols,
+                         route.getJitterEps()->convertToDouble(),
+                         w.data.data(), idx.ints.data());
+      else
+        routeSoftmaxTopK(in.data.data(), in.rows, in.cols, topK,
+                         route.getNormalize(), w.data.data(), idx.ints.data());
+      std::vector<int64_t> &counts = routing[routeIndex.lookup(op)];
+      for (int32_t e : idx.ints)
+        ++counts[e];
+      if (routingObserver)
+        routingObserver(routeIndex.lookup(op), idx.ints, in.rows, topK);
+    } else if (auto experts = dyn_cast<MoeExpertsOp>(op)) {
+      Buffer &out = alloc(experts.getResult(), rows);
+      runExperts(experts, weights, values[experts.getInput()],
+                 values[experts.getWeights()], values[experts.getIndices()],
+                 out);
     } else if (auto glu = dyn_cast<GluOp>(op)) {
       Buffer &in = values[glu.getInput()];
       Buffer &out = alloc(glu.getResult(), in.rows);

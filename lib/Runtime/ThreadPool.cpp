@@ -8,16 +8,18 @@
 // with no wake-up latency) and then sleep. The calling thread runs chunks
 // too, so a one-thread pool is just a loop.
 //
-// A job is published through one 64-bit ticket word, generation << 24 |
-// next chunk index. Claiming a chunk is a compare-and-swap on that word, so
-// a worker still looking at an old job can never claim a chunk of a newer
-// one; the job's fields are only read by a worker whose claim succeeded,
-// while the job is necessarily still live.
+// A job is published through one 64-bit ticket word: generation << 32 |
+// chunk count << 16 | next chunk index. Claiming a chunk is a
+// compare-and-swap on that word, checked against the count in the same
+// word, so a worker still looking at a finished job can never claim (or
+// count) a chunk of the next one; the job's body is read only after a
+// successful claim, while the job is necessarily still live.
 //
 //===----------------------------------------------------------------------===//
 
 #include "phiq/Runtime/Kernels.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -79,7 +81,7 @@ public:
       t.join();
   }
 
-  /// Runs body over [0, n) in `chunks` (< 2^24) balanced contiguous pieces.
+  /// Runs body over [0, n) in `chunks` (< 2^16) balanced contiguous pieces.
   /// Returns false without running anything if another thread holds the
   /// pool.
   bool run(int64_t n, int64_t chunks, const Body &body) {
@@ -89,13 +91,14 @@ public:
 
     jobBody.store(&body, std::memory_order_relaxed);
     jobSize.store(n, std::memory_order_relaxed);
-    jobChunks.store(chunks, std::memory_order_relaxed);
     chunksDone.store(0, std::memory_order_relaxed);
     const uint64_t generation =
-        (ticket.load(std::memory_order_relaxed) >> kIndexBits) + 1;
+        (ticket.load(std::memory_order_relaxed) >> kGenerationShift) + 1;
     // seq_cst pairs with the sleepers count below (a Dekker handshake): a
     // worker about to sleep either sees this ticket or is seen as sleeping.
-    ticket.store(generation << kIndexBits, std::memory_order_seq_cst);
+    ticket.store(generation << kGenerationShift | uint64_t(chunks)
+                                                      << kCountShift,
+                 std::memory_order_seq_cst);
     if (sleepers.load(std::memory_order_seq_cst) > 0) {
       { std::lock_guard<std::mutex> lock(sleepMutex); }
       wakeup.notify_all();
@@ -116,8 +119,9 @@ public:
   }
 
 private:
-  static constexpr unsigned kIndexBits = 24;
-  static constexpr uint64_t kIndexMask = (uint64_t(1) << kIndexBits) - 1;
+  static constexpr unsigned kCountShift = 16;
+  static constexpr unsigned kGenerationShift = 32;
+  static constexpr uint64_t kFieldMask = 0xffff;
   /// How long an idle worker watches for the next job before sleeping.
   static constexpr std::chrono::microseconds kSpinTime{200};
 
@@ -126,17 +130,18 @@ private:
   void runChunks(uint64_t generation) {
     for (;;) {
       uint64_t t = ticket.load(std::memory_order_acquire);
-      if ((t >> kIndexBits) != generation)
+      if ((t >> kGenerationShift) != generation)
         return;
-      const int64_t index = static_cast<int64_t>(t & kIndexMask);
-      const int64_t chunks = jobChunks.load(std::memory_order_relaxed);
+      const int64_t index = static_cast<int64_t>(t & kFieldMask);
+      const int64_t chunks =
+          static_cast<int64_t>(t >> kCountShift & kFieldMask);
       if (index >= chunks)
         return;
-      const Body *body = jobBody.load(std::memory_order_relaxed);
-      const int64_t n = jobSize.load(std::memory_order_relaxed);
       if (!ticket.compare_exchange_weak(t, t + 1, std::memory_order_acq_rel,
                                         std::memory_order_relaxed))
         continue;
+      const Body *body = jobBody.load(std::memory_order_relaxed);
+      const int64_t n = jobSize.load(std::memory_order_relaxed);
       // Balanced split: the first n % chunks pieces get one extra item.
       const int64_t base = n / chunks, extra = n % chunks;
       const int64_t begin = index * base + (index < extra ? index : extra);
@@ -152,7 +157,7 @@ private:
     auto deadline = std::chrono::steady_clock::now() + kSpinTime;
     for (unsigned spins = 1;; ++spins) {
       uint64_t generation =
-          ticket.load(std::memory_order_acquire) >> kIndexBits;
+          ticket.load(std::memory_order_acquire) >> kGenerationShift;
       if (generation != seen || stopping.load(std::memory_order_relaxed))
         return generation;
       cpuRelax();
@@ -163,7 +168,7 @@ private:
     sleepers.fetch_add(1, std::memory_order_seq_cst);
     for (;;) {
       uint64_t generation =
-          ticket.load(std::memory_order_seq_cst) >> kIndexBits;
+          ticket.load(std::memory_order_seq_cst) >> kGenerationShift;
       if (generation != seen || stopping.load(std::memory_order_seq_cst)) {
         sleepers.fetch_sub(1, std::memory_order_relaxed);
         return generation;
@@ -191,7 +196,6 @@ private:
   std::atomic<uint64_t> ticket{0};
   std::atomic<const Body *> jobBody{nullptr};
   std::atomic<int64_t> jobSize{0};
-  std::atomic<int64_t> jobChunks{0};
   std::atomic<int64_t> chunksDone{0};
 
   std::mutex sleepMutex;
@@ -223,7 +227,8 @@ void parallelFor(int64_t n, int64_t grain,
   // per thread lets a thread that finishes early (or one the OS preempted)
   // be covered by the others.
   int64_t chunks = n / grain;
-  const int64_t maxChunks = int64_t(threads) * 4;
+  // (The ticket word holds chunk counts below 2^16.)
+  const int64_t maxChunks = std::min<int64_t>(int64_t(threads) * 4, 0xffff);
   if (chunks > maxChunks)
     chunks = maxChunks;
   if (chunks <= 1 || threads <= 1 || insideParallelRegion ||

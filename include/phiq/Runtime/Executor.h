@@ -16,7 +16,9 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/Support/Error.h"
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace phiq::rt {
@@ -73,9 +75,27 @@ public:
   /// The original context of the model's longrope attention, if any.
   std::optional<int64_t> longRopeOriginalContext() const;
 
-  /// Multiply-adds of the linear layers and LM head per token, for
+  /// Multiply-adds of the linear layers, experts and LM head per token, for
   /// throughput figures (attention's score work is not included).
   int64_t matmulFlopsPerToken() const { return flopsPerToken; }
+
+  /// Routing statistics: for each phi.moe_route op (in program order), how
+  /// many times each expert was chosen since the last reset.
+  const std::vector<std::vector<int64_t>> &expertCounts() const {
+    return routing;
+  }
+  void resetRoutingStats() {
+    for (auto &counts : routing)
+      std::fill(counts.begin(), counts.end(), 0);
+  }
+  /// Called after every routing decision with the router's index, the
+  /// chosen experts [rows, topK] (calibration passes record these).
+  using RoutingObserver = std::function<void(
+      unsigned router, llvm::ArrayRef<int32_t> indices, int64_t rows,
+      int64_t topK)>;
+  void setRoutingObserver(RoutingObserver observer) {
+    routingObserver = std::move(observer);
+  }
 
 private:
   explicit Executor(mlir::phi::ModelOp model) : model(model) {}
@@ -86,6 +106,9 @@ private:
   int64_t flopsPerToken = 0;
   /// fp32 copies of every weight, by the phi.weight result that holds it.
   llvm::DenseMap<mlir::Value, std::vector<float>> weights;
+  llvm::DenseMap<mlir::Operation *, unsigned> routeIndex;
+  std::vector<std::vector<int64_t>> routing;
+  RoutingObserver routingObserver;
   /// The op after which each activation is dead.
   llvm::DenseMap<mlir::Value, mlir::Operation *> lastUser;
   /// Attention ops in program order; their index is their cache layer.

@@ -200,12 +200,14 @@ Expected<json::Value> readJson(StringRef path) {
 struct RopeBlock {
   std::string type = "default";
   std::optional<double> theta, partialRotaryFactor, attentionFactor, factor;
+  /// PhiMoE spells the cos/sin scale as short_mscale / long_mscale.
+  std::optional<double> shortMscale, longMscale;
   std::optional<int64_t> originalMaxPositions;
   llvm::SmallVector<double> shortFactor, longFactor;
 };
 
 Expected<RopeBlock> readRopeBlock(const json::Object &object, StringRef file,
-                                  StringRef key) {
+                                  StringRef key, bool allowMscale) {
   FieldReader reader(object, file.str(), (key + ".").str());
   RopeBlock block;
   // transformers 4 wrote `type`, transformers 5 writes `rope_type`; real
@@ -244,6 +246,14 @@ Expected<RopeBlock> readRopeBlock(const json::Object &object, StringRef file,
   block.attentionFactor = *attn;
   block.factor = *factor;
   block.originalMaxPositions = *orig;
+  if (allowMscale) {
+    auto shortM = reader.optionalNumber("short_mscale");
+    auto longM = reader.optionalNumber("long_mscale");
+    if (!shortM) return shortM.takeError();
+    if (!longM) return longM.takeError();
+    block.shortMscale = *shortM;
+    block.longMscale = *longM;
+  }
   if (block.type == "longrope") {
     auto s = reader.numbers("short_factor");
     if (!s) return s.takeError();
@@ -293,17 +303,24 @@ Expected<Phi3Config> phiq::hf::parsePhi3Config(StringRef dir) {
                         "expected a list with one architecture name");
   config.architecture = (*archs)[0].getAsString()->str();
   reader.accept({"architectures"});
-  if (config.architecture != "Phi3ForCausalLM")
+  // The real Phi-3.5-MoE config says PhiMoEForCausalLM; transformers 5
+  // writes PhimoeForCausalLM. Both name the same model.
+  bool isMoE = config.architecture == "PhimoeForCausalLM" ||
+               config.architecture == "PhiMoEForCausalLM";
+  if (config.architecture != "Phi3ForCausalLM" && !isMoE)
     return reader.error("architectures",
                         "unknown architecture '" + config.architecture +
                             "'; PhiQ imports Phi3ForCausalLM (Phi-3, "
-                            "Phi-3.5-mini, Phi-4-mini)");
+                            "Phi-3.5-mini, Phi-4-mini) and PhimoeForCausalLM "
+                            "(Phi-3.5-MoE)");
+  StringRef expectedType = isMoE ? "phimoe" : "phi3";
   auto modelType = reader.string("model_type");
   if (!modelType)
     return modelType.takeError();
-  if (*modelType != "phi3")
-    return reader.error("model_type", "expected 'phi3' for Phi3ForCausalLM, "
-                                      "got '" + *modelType + "'");
+  if (*modelType != expectedType)
+    return reader.error("model_type", "expected '" + expectedType +
+                                          "' for " + config.architecture +
+                                          ", got '" + *modelType + "'");
 
   // Sizes.
   auto readPositive = [&](StringRef key, int64_t &out) -> Error {
@@ -361,29 +378,66 @@ Expected<Phi3Config> phiq::hf::parsePhi3Config(StringRef dir) {
   if (!(*eps > 0))
     return reader.error("rms_norm_eps", "must be positive");
   config.rmsNormEps = *eps;
-  // Phi3ForCausalLM builds its projections without biases whatever these
-  // say; a checkpoint that sets them means something transformers would not
-  // compute, so refuse rather than guess.
-  for (StringRef key : {"attention_bias", "mlp_bias", "lm_head_bias"}) {
-    auto b = reader.boolean(key, false);
-    if (!b)
-      return b.takeError();
-    if (*b)
-      return reader.error(key, "is true, but Phi3ForCausalLM has no such "
-                               "bias");
+  if (isMoE) {
+    // PhimoeForCausalLM puts biases on q/k/v/o and lm_head when these say so.
+    auto attnBias = reader.boolean("attention_bias", false);
+    auto headBias = reader.boolean("lm_head_bias", false);
+    if (!attnBias)
+      return attnBias.takeError();
+    if (!headBias)
+      return headBias.takeError();
+    config.attentionBias = *attnBias;
+    config.lmHeadBias = *headBias;
+    MoeConfig moe;
+    if (Error e = readPositive("num_local_experts", moe.numExperts))
+      return std::move(e);
+    if (Error e = readPositive("num_experts_per_tok", moe.topK))
+      return std::move(e);
+    // transformers' sparsemixer is written for exactly two experts.
+    if (moe.topK != 2)
+      return reader.error("num_experts_per_tok",
+                          "PhimoeForCausalLM's sparsemixer routes every token "
+                          "to exactly 2 experts, got " +
+                              std::to_string(moe.topK));
+    if (moe.topK > moe.numExperts)
+      return reader.error("num_experts_per_tok",
+                          "exceeds num_local_experts " +
+                              std::to_string(moe.numExperts));
+    auto jitter = reader.number("router_jitter_noise");
+    if (!jitter)
+      return jitter.takeError();
+    if (!(*jitter >= 0))
+      return reader.error("router_jitter_noise", "must not be negative");
+    moe.jitterEps = *jitter;
+    config.moe = moe;
+    // Training-only settings: input jitter and the router's auxiliary loss.
+    reader.accept({"input_jitter_noise", "router_aux_loss_coef",
+                   "output_router_logits", "hidden_dropout"});
+  } else {
+    // Phi3ForCausalLM builds its projections without biases whatever these
+    // say; a checkpoint that sets them means something transformers would
+    // not compute, so refuse rather than guess.
+    for (StringRef key : {"attention_bias", "mlp_bias", "lm_head_bias"}) {
+      auto b = reader.boolean(key, false);
+      if (!b)
+        return b.takeError();
+      if (*b)
+        return reader.error(key, "is true, but Phi3ForCausalLM has no such "
+                                 "bias");
+    }
+    // Phi-4-mini fields that transformers reads as "no change".
+    auto fullAttnMod = reader.optionalInteger("full_attn_mod");
+    if (!fullAttnMod)
+      return fullAttnMod.takeError();
+    if (*fullAttnMod && **fullAttnMod != 1)
+      return reader.error("full_attn_mod", "only 1 (every layer full "
+                                           "attention) is supported");
+    auto interpolate = reader.optionalNumber("interpolate_factor");
+    if (!interpolate)
+      return interpolate.takeError();
+    if (*interpolate && **interpolate != 1.0)
+      return reader.error("interpolate_factor", "only 1 is supported");
   }
-  // Phi-4-mini fields that transformers reads as "no change".
-  auto fullAttnMod = reader.optionalInteger("full_attn_mod");
-  if (!fullAttnMod)
-    return fullAttnMod.takeError();
-  if (*fullAttnMod && **fullAttnMod != 1)
-    return reader.error("full_attn_mod", "only 1 (every layer full "
-                                         "attention) is supported");
-  auto interpolate = reader.optionalNumber("interpolate_factor");
-  if (!interpolate)
-    return interpolate.takeError();
-  if (*interpolate && **interpolate != 1.0)
-    return reader.error("interpolate_factor", "only 1 is supported");
 
   auto tied = reader.boolean("tie_word_embeddings", false);
   if (!tied)
@@ -458,7 +512,7 @@ Expected<Phi3Config> phiq::hf::parsePhi3Config(StringRef dir) {
     const json::Object *block = v->getAsObject();
     if (!block)
       return reader.error(key, "expected an object or null");
-    auto parsed = readRopeBlock(*block, file, key);
+    auto parsed = readRopeBlock(*block, file, key, isMoE);
     if (!parsed)
       return parsed.takeError();
     if (sawBlock) {
@@ -484,6 +538,12 @@ Expected<Phi3Config> phiq::hf::parsePhi3Config(StringRef dir) {
                         "attention_factor"))
       return std::move(e);
     if (Error e = agree(rope.factor, parsed->factor, file, "factor"))
+      return std::move(e);
+    if (Error e = agree(rope.shortMscale, parsed->shortMscale, file,
+                        "short_mscale"))
+      return std::move(e);
+    if (Error e = agree(rope.longMscale, parsed->longMscale, file,
+                        "long_mscale"))
       return std::move(e);
   }
   config.rope.longRope = rope.type == "longrope";
@@ -530,7 +590,20 @@ Expected<Phi3Config> phiq::hf::parsePhi3Config(StringRef dir) {
                                               std::to_string(ratio));
     config.rope.shortFactor = rope.shortFactor;
     config.rope.longFactor = rope.longFactor;
-    if (rope.attentionFactor)
+    if (rope.shortMscale && rope.attentionFactor)
+      return reader.error("rope_scaling", "gives both attention_factor and "
+                                          "short_mscale");
+    if (rope.shortMscale || rope.longMscale) {
+      // PhiMoE: cos/sin scaled by short_mscale within the original context
+      // and by long_mscale beyond it.
+      if (!rope.shortMscale || !rope.longMscale)
+        return reader.error("rope_scaling", "needs both short_mscale and "
+                                            "long_mscale");
+      if (!(*rope.shortMscale > 0) || !(*rope.longMscale > 0))
+        return reader.error("rope_scaling", "mscale values must be positive");
+      config.rope.attentionFactor = *rope.shortMscale;
+      config.rope.longAttentionFactor = *rope.longMscale;
+    } else if (rope.attentionFactor)
       config.rope.attentionFactor = *rope.attentionFactor;
     else
       config.rope.attentionFactor =
@@ -543,6 +616,8 @@ Expected<Phi3Config> phiq::hf::parsePhi3Config(StringRef dir) {
     if (rope.factor)
       return reader.error("rope_scaling", "'factor' needs a scaling rope "
                                           "type");
+    if (rope.shortMscale || rope.longMscale)
+      return reader.error("rope_scaling", "mscale values need longrope");
     config.rope.attentionFactor = rope.attentionFactor.value_or(1.0);
   }
 

@@ -1,7 +1,7 @@
-//===- HFConfig.h - config.json of Phi-3 family checkpoints -----*- C++ -*-===//
+//===- HFConfig.h - config.json of Phi family checkpoints -------*- C++ -*-===//
 //
-// The parsed, validated form of a Phi3ForCausalLM config.json (plus the end
-// tokens of generation_config.json). Parsing is strict: a field that changes
+// The parsed, validated form of a Phi3ForCausalLM or PhimoeForCausalLM
+// config.json (plus the end tokens of generation_config.json). Parsing is strict: a field that changes
 // the math is read and checked, a field known to be inert is accepted, and
 // anything else is an error, so that no setting is silently dropped.
 //
@@ -24,11 +24,26 @@ struct RopeConfig {
   double partialRotaryFactor = 1.0;
   int64_t originalMaxPositions = 0;
   double attentionFactor = 1.0;
+  /// PhiMoE's long_mscale: the cos/sin scale once long factors apply.
+  std::optional<double> longAttentionFactor;
   llvm::SmallVector<double> shortFactor, longFactor;
+};
+
+/// PhiMoE's sparse mixture-of-experts block.
+struct MoeConfig {
+  int64_t numExperts = 0;
+  int64_t topK = 0;
+  /// router_jitter_noise: sparsemixer's relative threshold (times 2).
+  double jitterEps = 0;
 };
 
 struct Phi3Config {
   std::string architecture;
+  /// Set for PhimoeForCausalLM: LayerNorm (with bias) instead of RMSNorm,
+  /// separate q/k/v projections, experts instead of the gated MLP.
+  std::optional<MoeConfig> moe;
+  /// Biases on q/k/v/o (PhiMoE's attention_bias) and on lm_head.
+  bool attentionBias = false, lmHeadBias = false;
   int64_t vocabSize = 0, hiddenSize = 0, intermediateSize = 0, numLayers = 0;
   int64_t numHeads = 0, numKvHeads = 0, headDim = 0;
   int64_t maxPositions = 0;

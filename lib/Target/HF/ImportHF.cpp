@@ -102,12 +102,20 @@ public:
       return fail("unexpected tensor '" + name + "' in " + store.path() +
                   ": config.json (num_hidden_layers " +
                   std::to_string(config.numLayers) +
-                  ", no biases) does not account for it");
+                  (config.moe ? ", num_local_experts " +
+                                    std::to_string(config.moe->numExperts)
+                              : std::string(", no biases")) +
+                  ") does not account for it");
     }
     return success();
   }
 
   FailureOr<Value> build(Value ids);
+  FailureOr<Value> norm(StringRef name, Value x);
+  FailureOr<Value> projection(StringRef name, Value x, int64_t out,
+                              int64_t in, bool hasBias, StringRef why);
+  FailureOr<Value> attention(StringRef prefix, Value h);
+  FailureOr<Value> mlp(StringRef prefix, Value h);
 
   std::string error;
 
@@ -119,88 +127,185 @@ private:
   llvm::StringSet<> used;
 };
 
-FailureOr<Value> ModelBuilder::build(Value ids) {
-  const int64_t H = config.hiddenSize, I = config.intermediateSize,
-                V = config.vocabSize, D = config.headDim,
-                qDim = config.numHeads * D, kvDim = config.numKvHeads * D;
-  auto embedTable = weight("model.embed_tokens.weight", {V, H},
-                           "vocab_size x hidden_size");
-  if (failed(embedTable))
+FailureOr<Value> ModelBuilder::norm(StringRef name, Value x) {
+  const int64_t H = config.hiddenSize;
+  auto w = weight((name + ".weight").str(), {H}, "hidden_size");
+  if (failed(w))
     return failure();
-  Value x = EmbeddingOp::create(b, loc("model.embed_tokens"), activations(H),
-                                ids, *embedTable);
+  auto eps = b.getF64FloatAttr(config.rmsNormEps);
+  if (!config.moe)
+    return RmsNormOp::create(b, loc(name), x.getType(), x, *w, Value(), eps)
+        .getResult();
+  // PhiMoE uses nn.LayerNorm (with bias), its eps taken from rms_norm_eps.
+  auto bias = weight((name + ".bias").str(), {H}, "hidden_size");
+  if (failed(bias))
+    return failure();
+  return LayerNormOp::create(b, loc(name), x.getType(), x, *w, *bias, eps)
+      .getResult();
+}
 
-  auto f32 = b.getF64FloatAttr(config.rmsNormEps);
+FailureOr<Value> ModelBuilder::projection(StringRef name, Value x,
+                                          int64_t out, int64_t in,
+                                          bool hasBias, StringRef why) {
+  auto w = weight((name + ".weight").str(), {out, in}, why);
+  if (failed(w))
+    return failure();
+  Value bias;
+  if (hasBias) {
+    auto bw = weight((name + ".bias").str(), {out}, why);
+    if (failed(bw))
+      return failure();
+    bias = *bw;
+  }
+  return LinearOp::create(b, loc(name), activations(out), x, *w, bias)
+      .getResult();
+}
+
+FailureOr<Value> ModelBuilder::attention(StringRef prefix, Value h) {
+  std::string p = prefix.str();
+  const int64_t H = config.hiddenSize, D = config.headDim,
+                qDim = config.numHeads * D, kvDim = config.numKvHeads * D;
+  Value q, k, v;
+  if (!config.moe) {
+    // Phi-3 fuses the projections: qkv_proj rows are [q | k | v].
+    auto qkv = projection(p + "self_attn.qkv_proj", h, qDim + 2 * kvDim, H,
+                          false,
+                          "(num_attention_heads + 2 * num_key_value_heads) * "
+                          "head_dim x hidden_size");
+    if (failed(qkv))
+      return failure();
+    auto split = SplitOp::create(
+        b, loc(p + "self_attn.qkv_split"),
+        TypeRange{activations(qDim), activations(kvDim), activations(kvDim)},
+        *qkv);
+    q = split.getResult(0);
+    k = split.getResult(1);
+    v = split.getResult(2);
+  } else {
+    bool bias = config.attentionBias;
+    auto qp = projection(p + "self_attn.q_proj", h, qDim, H, bias,
+                         "num_attention_heads * head_dim x hidden_size");
+    auto kp = projection(p + "self_attn.k_proj", h, kvDim, H, bias,
+                         "num_key_value_heads * head_dim x hidden_size");
+    auto vp = projection(p + "self_attn.v_proj", h, kvDim, H, bias,
+                         "num_key_value_heads * head_dim x hidden_size");
+    if (failed(qp) || failed(kp) || failed(vp))
+      return failure();
+    q = *qp;
+    k = *kp;
+    v = *vp;
+  }
   const RopeConfig &r = config.rope;
   auto rope = RopeAttr::get(
       b.getContext(), r.longRope ? RopeKind::LongRope : RopeKind::Default,
       b.getF64FloatAttr(r.theta), config.rotaryDim(), r.originalMaxPositions,
       config.maxPositions, b.getF64FloatAttr(r.attentionFactor),
       r.longRope ? b.getDenseF64ArrayAttr(r.shortFactor) : DenseF64ArrayAttr(),
-      r.longRope ? b.getDenseF64ArrayAttr(r.longFactor) : DenseF64ArrayAttr());
+      r.longRope ? b.getDenseF64ArrayAttr(r.longFactor) : DenseF64ArrayAttr(),
+      r.longAttentionFactor ? b.getF64FloatAttr(*r.longAttentionFactor)
+                            : FloatAttr());
   IntegerAttr window =
       config.slidingWindow ? b.getI64IntegerAttr(*config.slidingWindow)
                            : IntegerAttr();
+  Value attn = AttentionOp::create(
+      b, loc(p + "self_attn"), activations(qDim), q, k, v,
+      b.getI64IntegerAttr(config.numHeads),
+      b.getI64IntegerAttr(config.numKvHeads), b.getI64IntegerAttr(D), rope,
+      window, FloatAttr());
+  return projection(p + "self_attn.o_proj", attn, H, qDim,
+                    config.moe && config.attentionBias,
+                    "hidden_size x num_attention_heads * head_dim");
+}
 
+FailureOr<Value> ModelBuilder::mlp(StringRef prefix, Value h) {
+  std::string p = prefix.str();
+  const int64_t H = config.hiddenSize, I = config.intermediateSize;
+  if (!config.moe) {
+    auto gateUp = projection(p + "mlp.gate_up_proj", h, 2 * I, H, false,
+                             "2 * intermediate_size x hidden_size");
+    if (failed(gateUp))
+      return failure();
+    Value g = GluOp::create(b, loc(p + "mlp.act"), activations(I), *gateUp,
+                            Activation::Silu);
+    return projection(p + "mlp.down_proj", g, H, I, false,
+                      "hidden_size x intermediate_size");
+  }
+  // PhiMoE: router logits, sparsemixer top-2, then the chosen experts.
+  const MoeConfig &moe = *config.moe;
+  std::string block = p + "block_sparse_moe";
+  auto logits = projection(block + ".gate", h, moe.numExperts, H, false,
+                           "num_local_experts x hidden_size");
+  if (failed(logits))
+    return failure();
+  auto indexType = RankedTensorType::get(
+      {ShapedType::kDynamic, ShapedType::kDynamic, moe.topK}, b.getI32Type());
+  auto route = MoeRouteOp::create(
+      b, loc(block + ".route"), activations(moe.topK), indexType, *logits,
+      b.getI64IntegerAttr(moe.topK),
+      RoutingAttr::get(b.getContext(), Routing::SparseMixer),
+      b.getF64FloatAttr(moe.jitterEps), /*normalize=*/UnitAttr());
+  SmallVector<Value> gate, up, down;
+  for (int64_t e = 0; e < moe.numExperts; ++e) {
+    std::string ex = block + ".experts." + std::to_string(e) + ".";
+    auto w1 = weight(ex + "w1.weight", {I, H}, "intermediate_size x hidden_size");
+    auto w3 = weight(ex + "w3.weight", {I, H}, "intermediate_size x hidden_size");
+    auto w2 = weight(ex + "w2.weight", {H, I}, "hidden_size x intermediate_size");
+    if (failed(w1) || failed(w3) || failed(w2))
+      return failure();
+    gate.push_back(*w1);
+    up.push_back(*w3);
+    down.push_back(*w2);
+  }
+  return MoeExpertsOp::create(b, loc(block + ".experts"), activations(H), h,
+                              route.getWeights(), route.getIndices(), gate, up,
+                              down, uint64_t(moe.numExperts),
+                              Activation::Silu)
+      .getResult();
+}
+
+FailureOr<Value> ModelBuilder::build(Value ids) {
+  const int64_t H = config.hiddenSize, V = config.vocabSize;
+  auto embedTable = weight("model.embed_tokens.weight", {V, H},
+                           "vocab_size x hidden_size");
+  if (failed(embedTable))
+    return failure();
+  Value x = EmbeddingOp::create(b, loc("model.embed_tokens"), activations(H),
+                                ids, *embedTable);
   for (int64_t l = 0; l < config.numLayers; ++l) {
     std::string p = "model.layers." + std::to_string(l) + ".";
-    auto inNorm = weight(p + "input_layernorm.weight", {H}, "hidden_size");
-    auto qkvW = weight(p + "self_attn.qkv_proj.weight", {qDim + 2 * kvDim, H},
-                       "(num_attention_heads + 2 * num_key_value_heads) * "
-                       "head_dim x hidden_size");
-    auto oW = weight(p + "self_attn.o_proj.weight", {H, qDim},
-                     "hidden_size x num_attention_heads * head_dim");
-    auto postNorm =
-        weight(p + "post_attention_layernorm.weight", {H}, "hidden_size");
-    auto gateUpW = weight(p + "mlp.gate_up_proj.weight", {2 * I, H},
-                          "2 * intermediate_size x hidden_size");
-    auto downW = weight(p + "mlp.down_proj.weight", {H, I},
-                        "hidden_size x intermediate_size");
-    if (failed(inNorm) || failed(qkvW) || failed(oW) || failed(postNorm) ||
-        failed(gateUpW) || failed(downW))
+    auto h = norm(p + "input_layernorm", x);
+    if (failed(h))
       return failure();
-
-    Value h = RmsNormOp::create(b, loc(p + "input_layernorm"), x.getType(), x,
-                                *inNorm, f32);
-    Value qkv = LinearOp::create(b, loc(p + "self_attn.qkv_proj"),
-                                 activations(qDim + 2 * kvDim), h, *qkvW,
-                                 Value());
-    auto split = SplitOp::create(
-        b, loc(p + "self_attn.qkv_split"),
-        TypeRange{activations(qDim), activations(kvDim), activations(kvDim)},
-        qkv);
-    Value attn = AttentionOp::create(
-        b, loc(p + "self_attn"), activations(qDim), split.getResult(0),
-        split.getResult(1), split.getResult(2),
-        b.getI64IntegerAttr(config.numHeads),
-        b.getI64IntegerAttr(config.numKvHeads), b.getI64IntegerAttr(D), rope,
-        window, FloatAttr());
-    Value o = LinearOp::create(b, loc(p + "self_attn.o_proj"), activations(H),
-                               attn, *oW, Value());
-    x = AddOp::create(b, loc(p + "attn_residual"), x, o);
-    Value h2 = RmsNormOp::create(b, loc(p + "post_attention_layernorm"),
-                                 x.getType(), x, *postNorm, f32);
-    Value gu = LinearOp::create(b, loc(p + "mlp.gate_up_proj"),
-                                activations(2 * I), h2, *gateUpW, Value());
-    Value g = GluOp::create(b, loc(p + "mlp.act"), activations(I), gu,
-                            Activation::Silu);
-    Value down = LinearOp::create(b, loc(p + "mlp.down_proj"), activations(H),
-                                  g, *downW, Value());
-    x = AddOp::create(b, loc(p + "mlp_residual"), x, down);
+    auto attn = attention(p, *h);
+    if (failed(attn))
+      return failure();
+    x = AddOp::create(b, loc(p + "attn_residual"), x, *attn);
+    auto h2 = norm(p + "post_attention_layernorm", x);
+    if (failed(h2))
+      return failure();
+    auto ffn = mlp(p, *h2);
+    if (failed(ffn))
+      return failure();
+    x = AddOp::create(b, loc(p + "mlp_residual"), x, *ffn);
   }
-
-  auto normW = weight("model.norm.weight", {H}, "hidden_size");
-  if (failed(normW))
+  auto normed = norm("model.norm", x);
+  if (failed(normed))
     return failure();
-  x = RmsNormOp::create(b, loc("model.norm"), x.getType(), x, *normW, f32);
-  Value headW = *embedTable;
+  Value headW = *embedTable, headBias;
   if (!config.tieWordEmbeddings) {
     auto w = weight("lm_head.weight", {V, H}, "vocab_size x hidden_size");
     if (failed(w))
       return failure();
     headW = *w;
   }
-  return LmHeadOp::create(b, loc("lm_head"), activations(V), x, headW, Value())
+  if (config.lmHeadBias) {
+    auto bias = weight("lm_head.bias", {V}, "vocab_size");
+    if (failed(bias))
+      return failure();
+    headBias = *bias;
+  }
+  return LmHeadOp::create(b, loc("lm_head"), activations(V), *normed, headW,
+                          headBias)
       .getResult();
 }
 

@@ -10,8 +10,9 @@
 // CHECK: ^bb0(%[[IDS:.*]]: tensor<?x?xi32>):
 // CHECK: %[[EMBED_W:.*]] = phi.weight #phi.param<"model"::"model.embed_tokens.weight"> : tensor<3520x256xbf16>
 // CHECK: %[[X:.*]] = phi.embedding %[[IDS]], %[[EMBED_W]]
+// CHECK: %[[NORM_W:.*]] = phi.weight #phi.param<"model"::"model.layers.0.input_layernorm.weight"> : tensor<256xbf16>
+// CHECK: %[[H:.*]] = phi.rms_norm %[[X]], %[[NORM_W]] {epsilon = 1.000000e-05 : f64}
 // CHECK: %[[QKV_W:.*]] = phi.weight #phi.param<"model"::"model.layers.0.self_attn.qkv_proj.weight"> : tensor<768x256xbf16>
-// CHECK: %[[H:.*]] = phi.rms_norm %[[X]], %{{.*}} {epsilon = 1.000000e-05 : f64}
 // CHECK: %[[QKV:.*]] = phi.linear %[[H]], %[[QKV_W]] : (tensor<?x?x256xf32>, tensor<768x256xbf16>) -> tensor<?x?x768xf32>
 // CHECK: %[[P:.*]]:3 = phi.split %[[QKV]] : tensor<?x?x768xf32> -> tensor<?x?x256xf32>, tensor<?x?x256xf32>, tensor<?x?x256xf32>
 // CHECK: phi.attention %[[P]]#0, %[[P]]#1, %[[P]]#2

@@ -93,5 +93,25 @@ TEST(ThreadPool, ManyShortJobsInARowAllComplete) {
   }
 }
 
+TEST(ThreadPool, JobsOfChangingSizeRunEachIndexOnceBeforeReturning) {
+  // Alternating small and large jobs: a worker still looking at the last,
+  // finished job must never claim a piece of the next one, and parallelFor
+  // must not return while any piece still runs.
+  std::vector<std::atomic<int>> hits(256);
+  for (int rep = 0; rep < 20000; ++rep) {
+    const int64_t n = rep % 2 ? 256 : 1 + rep % 7;
+    for (int64_t i = 0; i < n; ++i)
+      hits[i].store(0, std::memory_order_relaxed);
+    parallelFor(n, 1, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i)
+        hits[i].fetch_add(1, std::memory_order_relaxed);
+    });
+    for (int64_t i = 0; i < n; ++i)
+      if (hits[i].load(std::memory_order_relaxed) != 1)
+        FAIL() << "job " << rep << " (n=" << n << ") ran index " << i << " "
+               << hits[i].load() << " times before returning";
+  }
+}
+
 } // namespace
 } // namespace phiq::rt::test
