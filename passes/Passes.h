@@ -8,12 +8,16 @@
 
 #include "dialects/Phi/PhiDialect.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/PatternMatch.h"
 #include "mlir/Pass/Pass.h"
 
 namespace phiq {
 
 #define GEN_PASS_DECL
 #include "passes/Passes.h.inc"
+
+/// The rewrites of --phiq-emulate-llamacpp.
+void populateEmulateLlamaCppPatterns(mlir::RewritePatternSet &patterns);
 
 // Defines registerPhiQPasses(), which registers every PhiQ pass.
 #define GEN_PASS_REGISTRATION

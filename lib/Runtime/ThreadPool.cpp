@@ -92,8 +92,11 @@ public:
     jobBody.store(&body, std::memory_order_relaxed);
     jobSize.store(n, std::memory_order_relaxed);
     chunksDone.store(0, std::memory_order_relaxed);
+    // 32-bit generations wrap; a worker would have to sleep through 2^32
+    // jobs to mistake one for another.
     const uint64_t generation =
-        (ticket.load(std::memory_order_relaxed) >> kGenerationShift) + 1;
+        ((ticket.load(std::memory_order_relaxed) >> kGenerationShift) + 1) &
+        0xffffffffu;
     // seq_cst pairs with the sleepers count below (a Dekker handshake): a
     // worker about to sleep either sees this ticket or is seen as sleeping.
     ticket.store(generation << kGenerationShift | uint64_t(chunks)

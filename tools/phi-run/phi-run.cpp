@@ -62,6 +62,11 @@ static cl::opt<std::string>
               cl::desc("write window 0's logits [T, vocab] as float32 here"),
               cl::sub(evalCmd));
 
+static cl::opt<bool> routingStats(
+    "routing-stats",
+    cl::desc("print how often each expert of each MoE layer was chosen"),
+    cl::sub(evalCmd));
+
 // generate
 static cl::opt<std::string> prompt("prompt", cl::desc("prompt text"),
                                    cl::sub(generateCmd));
@@ -169,6 +174,17 @@ int runEval(rt::Executor &executor) {
   double tokensPerSecond = double(tokens.size()) / seconds;
   double gflops =
       tokensPerSecond * double(executor.matmulFlopsPerToken()) / 1e9;
+  // Per layer: the share of routing choices that went to each expert.
+  llvm::json::Array routing;
+  for (const std::vector<int64_t> &layer : executor.expertCounts()) {
+    int64_t total = 0;
+    for (int64_t c : layer)
+      total += c;
+    llvm::json::Array shares;
+    for (int64_t c : layer)
+      shares.push_back(total ? double(c) / double(total) : 0.0);
+    routing.push_back(std::move(shares));
+  }
   if (jsonOutput) {
     llvm::json::Object out{{"windows", windows},
                            {"seq_len", int64_t(seqLen)},
@@ -179,6 +195,8 @@ int runEval(rt::Executor &executor) {
                            {"seconds", seconds},
                            {"tokens_per_second", tokensPerSecond},
                            {"matmul_gflops", gflops}};
+    if (routingStats)
+      out["expert_share"] = std::move(routing);
     llvm::outs() << llvm::json::Value(std::move(out)) << "\n";
   } else {
     llvm::outs() << llvm::formatv(
@@ -188,6 +206,20 @@ int runEval(rt::Executor &executor) {
         windows, int64_t(seqLen), result->predictions, result->meanNll,
         result->perplexity, result->top1Accuracy, tokensPerSecond, gflops,
         seconds);
+    if (routingStats) {
+      if (executor.expertCounts().empty())
+        llvm::outs() << "  routing: the model has no MoE layers\n";
+      for (auto [layer, counts] : llvm::enumerate(executor.expertCounts())) {
+        llvm::outs() << llvm::formatv("  router {0}: experts chosen", layer);
+        int64_t total = 0;
+        for (int64_t c : counts)
+          total += c;
+        for (auto [e, c] : llvm::enumerate(counts))
+          llvm::outs() << llvm::formatv(" {0}:{1:P1}", e,
+                                        total ? double(c) / total : 0.0);
+        llvm::outs() << "\n";
+      }
+    }
   }
   return 0;
 }

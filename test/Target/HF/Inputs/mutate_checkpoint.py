@@ -89,6 +89,18 @@ def main():
             config[key]["short_factor"] = config[key]["short_factor"][:-1]
     elif mutation == "attention-bias":
         config["attention_bias"] = True
+    elif mutation == "phimoe-real-spelling":
+        # The real Phi-3.5-MoE config.json names the class PhiMoEForCausalLM.
+        config["architectures"] = ["PhiMoEForCausalLM"]
+    elif mutation == "moe-top3":
+        config["num_experts_per_tok"] = 3
+    elif mutation == "moe-no-experts":
+        del config["num_local_experts"]
+    elif mutation == "moe-drop-expert":
+        del tensors["model.layers.2.block_sparse_moe.experts.3.w2.weight"]
+    elif mutation == "moe-one-mscale":
+        for key in ("rope_scaling", "rope_parameters"):
+            del config[key]["long_mscale"]
     elif mutation == "rope-parameters-only":
         # transformers 5 spelling alone: must import the same model.
         for key in ("rope_scaling", "rope_theta", "torch_dtype"):
