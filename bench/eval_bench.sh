@@ -10,7 +10,7 @@
 # In one command:
 #   eval      phi-run eval MODEL --tokens reference/eval_tokens.i32
 #             --seq-len 256 --json  (32 windows x 256 tokens), for
-#             models/phi35-tiny and models/phi4-mini-tiny: tokens/s and
+#             models/phi35-tiny, phi4-mini-tiny and phimoe-tiny (MoE): tokens/s and
 #             matmul GFLOP/s (= tokens/s x the model's matmul FLOPs per
 #             token, so everything else the executor does counts against it)
 #   decode    phi-run generate MODEL --prompt-ids 1,2,3 --max-new-tokens N
@@ -58,7 +58,7 @@ KB=$BUILD/bench/phiq-bench-kernels
 for t in "$RUN" "$KB"; do
   [[ -x $t ]] || die "$t not found: build it first (cd $BUILD && ninja phi-run phiq-bench-kernels), or pass the build folder as the first argument"
 done
-MODELS=(phi35-tiny phi4-mini-tiny)
+MODELS=(phi35-tiny phi4-mini-tiny phimoe-tiny)
 for m in "${MODELS[@]}"; do
   [[ -f $REPO/models/$m/reference/eval_tokens.i32 ]] || die "$REPO/models/$m/reference/eval_tokens.i32 missing"
 done
@@ -78,6 +78,10 @@ median() {
   local n
   n=$(wc -l <"$1")
   sort -g "$1" | sed -n "$(((n + 1) / 2))p"
+}
+# spread FILE: (max - min) / median of a column, in percent: the noise.
+spread() {
+  sort -g "$1" | awk '{v[NR]=$1} END{m=v[int((NR+1)/2)]; if (m>0) printf "%.0f%%", 100*(v[NR]-v[1])/m; else print "n/a"}'
 }
 fmt() { awk -v x="$1" -v f="${2:-%.2f}" 'BEGIN{printf f, x}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b>0) printf "%.2f", a/b; else print "n/a"}'; }
@@ -140,11 +144,11 @@ echo "kernel references (${KHEAD#phiq-bench-kernels: }):"
 echo "  naive $(fmt "$K_NAIVE") GFLOP/s, autovec $(fmt "$K_AUTO") GFLOP/s (geomean of $K_ROWS shapes);" \
   "our matmulTransB $(fmt "$K_OURS") GFLOP/s (geomean, M > 1)"
 echo
-hdr='%-15s %10s %10s %8s %7s %8s %7s | %10s %11s %8s %10s\n'
-printf "$hdr" "model" "eval tok/s" "mm GFLOP/s" "x naive" "x auto" "x kernel" "ppl" \
-  "decode t/s" "dec GFLOP/s" "x naive" "prefill ms"
-printf "$hdr" "---------------" "----------" "----------" "--------" "-------" "--------" "-------" \
-  "----------" "-----------" "--------" "----------"
+hdr='%-15s %10s %6s %10s %8s %7s %8s %7s | %10s %6s %11s %8s %10s\n'
+printf "$hdr" "model" "eval tok/s" "spread" "mm GFLOP/s" "x naive" "x auto" "x kernel" "ppl" \
+  "decode t/s" "spread" "dec GFLOP/s" "x naive" "prefill ms"
+printf "$hdr" "---------------" "----------" "------" "----------" "--------" "-------" "--------" "-------" \
+  "----------" "------" "-----------" "--------" "----------"
 for m in "${MODELS[@]}"; do
   tps=$(median "$TMP/$m.tps")
   gf=$(median "$TMP/$m.gflops")
@@ -154,13 +158,14 @@ for m in "${MODELS[@]}"; do
   # Decode runs the same matmuls per token (M = 1).
   dgf=$(awk -v d="$dps" -v g="$gf" -v t="$tps" 'BEGIN{print d*g/t}')
   printf "$hdr" "$m" \
-    "$(fmt "$tps" %.0f)" "$(fmt "$gf" %.1f)" "$(ratio "$gf" "$K_NAIVE")" \
+    "$(fmt "$tps" %.0f)" "$(spread "$TMP/$m.tps")" "$(fmt "$gf" %.1f)" "$(ratio "$gf" "$K_NAIVE")" \
     "$(ratio "$gf" "$K_AUTO")" "$(ratio "$gf" "$K_OURS")" "$(fmt "$ppl" %.3f)" \
-    "$(fmt "$dps" %.0f)" "$(fmt "$dgf" %.2f)" "$(ratio "$dgf" "$K_NAIVE")" \
+    "$(fmt "$dps" %.0f)" "$(spread "$TMP/$m.dps")" "$(fmt "$dgf" %.2f)" "$(ratio "$dgf" "$K_NAIVE")" \
     "$(fmt "$(awk -v s="$pre" 'BEGIN{print s*1000}')" %.2f)"
   echo "$m $gf" >>"$TMP/targets"
 done
 echo
+echo "spread: (max - min) / median over the $REPS runs, the noise of this run."
 echo "mm GFLOP/s: eval tokens/s x matmul FLOPs per token (whole-run time, not just the matmuls)."
 echo "x naive / x auto / x kernel: that figure over the naive loop / the autovec loop /"
 echo "our matmul kernel alone, all from phiq-bench-kernels in this run."

@@ -163,23 +163,6 @@ TEST_P(TokenizerReference, ReproducesEvalAndCalibTokenWindows) {
   }
 }
 
-TEST_P(TokenizerReference, EncodesEvalSplitWellUnderASecond) {
-  std::string corpus = PHIQ_CORPUS_DIR;
-  if (!llvm::sys::fs::exists(corpus + "/eval.txt"))
-    GTEST_SKIP() << "no corpus at " << corpus;
-  std::string text = readFile(corpus + "/eval.txt");
-  auto begin = std::chrono::steady_clock::now();
-  size_t count = tok->encode(text).size();
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - begin)
-          .count();
-  RecordProperty("seconds", std::to_string(seconds));
-  std::printf("encoded %zu bytes into %zu ids in %.3f s\n", text.size(), count,
-              seconds);
-  EXPECT_GT(count, 250000u);
-  EXPECT_LT(seconds, 1.0);
-}
-
 INSTANTIATE_TEST_SUITE_P(Models, TokenizerReference,
                          ::testing::Values("phi35-tiny", "phi4-mini-tiny"),
                          [](const auto &info) {
