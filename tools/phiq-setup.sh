@@ -31,6 +31,8 @@ if [ ! -x .venv/bin/python ] || ! cmp -s requirements-test.txt .venv/.requiremen
 fi
 
 export CCACHE_DIR="${CCACHE_DIR:-$HOME/.cache/ccache}"
+# Relative paths in the cache key: clones in other folders (CI) hit too.
+export CCACHE_BASEDIR="$PWD"
 if [ ! -f build/build.ninja ]; then
   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release \
     -DPython3_EXECUTABLE="$PWD/.venv/bin/python"
