@@ -10,7 +10,6 @@
 #include "TestUtil.h"
 
 #include <algorithm>
-#include <chrono>
 
 using namespace phiq::tok;
 using namespace phiq::tok::test;
@@ -131,20 +130,16 @@ TEST(TokenizerEdgeCases, RoundTripsTheEvalCorpusExactly) {
   }
 }
 
-TEST(TokenizerEdgeCases, EncodesLongRunsOfOneCharacterQuickly) {
-  // One pre-token (byte-level) or one SentencePiece run of 200k bytes: the
-  // merge loop must not be quadratic.
+TEST(TokenizerEdgeCases, EncodesLongRunsOfOneCharacter) {
+  // One pre-token (byte-level) or one SentencePiece run of 200k bytes. A
+  // quadratic merge loop would take minutes here and hit ctest's per-test
+  // timeout; speed itself is measured in bench/, not asserted.
   for (const char *model : {"phi35-tiny", "phi4-mini-tiny"}) {
     auto tok = load(model);
     ASSERT_TRUE(tok);
     for (char c : {'a', ' ', '='}) {
       std::string text(200000, c);
-      auto begin = std::chrono::steady_clock::now();
       std::vector<int32_t> ids = tok->encode(text);
-      double seconds = std::chrono::duration<double>(
-                           std::chrono::steady_clock::now() - begin)
-                           .count();
-      EXPECT_LT(seconds, 1.0) << model << " '" << c << "'";
       EXPECT_EQ(tok->decode(ids), text) << model << " '" << c << "'";
     }
   }

@@ -9,7 +9,6 @@
 //===----------------------------------------------------------------------===//
 #include "TestUtil.h"
 
-#include <chrono>
 #include <cstring>
 
 using namespace phiq::tok;

@@ -1,0 +1,65 @@
+//===- PhiQOps.td - phiq dialect operations -----------------*- tablegen -*-===//
+//
+// Packed weights, unpacking them, and the ops that use them directly.
+//
+//===----------------------------------------------------------------------===//
+#ifndef PHIQ_OPS_TD
+#define PHIQ_OPS_TD
+
+include "dialects/PhiQ/PhiQTypes.td"
+include "dialects/Phi/PhiAttrs.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+def PhiQ_PackedWeightOp : PhiQ_Op<"packed_weight", [Pure]> {
+  let summary = "a packed weight whose bytes are in a parameter store";
+  let description = [{
+    ```mlir
+    %p = phiq.packed_weight #phi.param<"q"::"model.layers.0.mlp.down_proj.weight"> : tensor<36864xui8> -> !phiq.blocks<256x768, Q4_K>
+    ```
+    The parameter is the packed bytes (a 1-D `ui8` tensor of exactly the
+    size the result type's format needs); the result says what they mean.
+  }];
+  let arguments = (ins Phi_ParamAttr:$bytes);
+  let results = (outs PhiQ_BlocksType:$result);
+  let assemblyFormat = "$bytes attr-dict `->` qualified(type($result))";
+  let hasVerifier = 1;
+}
+
+def PhiQ_DequantizeOp : PhiQ_Op<"dequantize", [Pure]> {
+  let summary = "unpacks a packed weight to the float tensor it stands for";
+  let description = [{
+    `%w = phiq.dequantize %p : !phiq.blocks<256x768, Q4_K> -> tensor<256x768xf32>`
+    decodes every block exactly as llama.cpp's dequantizer does.
+  }];
+  let arguments = (ins PhiQ_BlocksType:$input);
+  let results = (outs RankedTensorOf<[F32]>:$result);
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input)) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def PhiQ_LinearOp : PhiQ_Op<"linear", [Pure]> {
+  let summary = "x W^T (+ b) with a packed W";
+  let description = [{
+    `phi.linear` whose weight stays packed: backends multiply the blocks
+    directly instead of materializing the float weight.
+  }];
+  let arguments = (ins TensorRankOf<[F32], [3]>:$input, PhiQ_BlocksType:$weight,
+                       Optional<RankedTensorOf<[F32, F16, BF16]>>:$bias);
+  let results = (outs TensorRankOf<[F32], [3]>:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:` `(` type($input) `,` qualified(type($weight)) (`,` type($bias)^)? `)` `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def PhiQ_EmbeddingOp : PhiQ_Op<"embedding", [Pure]> {
+  let summary = "token embedding lookup in a packed table";
+  let arguments = (ins TensorRankOf<[I32], [2]>:$ids, PhiQ_BlocksType:$table);
+  let results = (outs TensorRankOf<[F32], [3]>:$result);
+  let assemblyFormat = [{
+    $ids `,` $table attr-dict `:` `(` type($ids) `,` qualified(type($table)) `)` `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // PHIQ_OPS_TD

@@ -1,0 +1,100 @@
+//===- BlockFormat.h - ggml block formats: quantize, dequantize -*- C++ -*-===//
+//
+// The weight formats llama.cpp loads from GGUF, described once and coded
+// once: the float formats (F32, F16, BF16), the legacy 32-element blocks
+// (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1), the K-quants with 256-element
+// super-blocks (Q2_K ... Q6_K) and IQ4_NL. Every byte layout is ggml's, so
+// llama.cpp decodes what we write. Where ggml's quantizer is plain
+// round-to-nearest (the legacy formats without an importance vector, and
+// the float formats) our bytes are identical to ggml's; for the K-quants and
+// IQ4_NL we search scales against the decoded values themselves and never
+// do worse than ggml's own search in weighted squared error.
+//
+// Matrices are row-major, `cols` elements per row; every row is quantized on
+// its own (ggml's convention), so a row is a whole number of blocks.
+//
+//===----------------------------------------------------------------------===//
+#ifndef PHIQ_QUANT_BLOCKFORMAT_H
+#define PHIQ_QUANT_BLOCKFORMAT_H
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <cstdint>
+#include <optional>
+
+namespace phiq::quant {
+
+enum class BlockFormat {
+  F32,
+  F16,
+  BF16,
+  Q8_0,
+  Q4_0,
+  Q4_1,
+  Q5_0,
+  Q5_1,
+  Q2_K,
+  Q3_K,
+  Q4_K,
+  Q5_K,
+  Q6_K,
+  IQ4_NL,
+};
+
+/// Every format, in the order of the enum.
+llvm::ArrayRef<BlockFormat> allBlockFormats();
+
+struct FormatInfo {
+  /// The name GGUF tools print ("Q4_K").
+  llvm::StringRef name;
+  /// ggml's `enum ggml_type` value, the tensor type id stored in GGUF.
+  int ggmlType;
+  /// Elements per block and bytes per block (1 and the element size for
+  /// the float formats).
+  int64_t blockElements;
+  int64_t blockBytes;
+  /// A K-quant: 256-element super-blocks with quantized sub-block scales.
+  bool kQuant;
+};
+
+const FormatInfo &formatInfo(BlockFormat format);
+
+/// Case-insensitive: "q4_k", "Q4_K" and "iq4_nl" all parse.
+std::optional<BlockFormat> parseBlockFormat(llvm::StringRef name);
+
+/// Bytes of one row of `cols` elements; an error when `cols` is not a
+/// positive multiple of the format's block size.
+llvm::Expected<int64_t> rowBytes(BlockFormat format, int64_t cols);
+
+/// Quantizes `rows` x `cols` row-major floats into `dst`, which must hold
+/// exactly rows * rowBytes(format, cols) bytes. `importance`, when given,
+/// holds `cols` non-negative weights (llama.cpp's imatrix: the mean squared
+/// activation seen by each input column); the formats whose ggml quantizer
+/// uses it (Q4_0, Q4_1, Q5_0, Q5_1, the K-quants, IQ4_NL) then minimize
+/// sum(importance[c] * (x - dequantized)^2) instead of the plain squared
+/// error. The block formats reject non-finite inputs. Rows are spread over
+/// the worker threads.
+llvm::Error quantize(BlockFormat format, llvm::ArrayRef<float> src,
+                     int64_t rows, int64_t cols,
+                     llvm::MutableArrayRef<uint8_t> dst,
+                     const float *importance = nullptr);
+
+/// Decodes rows * rowBytes(format, cols) bytes into rows x cols floats,
+/// bit-identical to ggml's `to_float` for the format. Sizes are
+/// preconditions (asserted), as for any decoder of bytes we wrote.
+void dequantize(BlockFormat format, llvm::ArrayRef<uint8_t> src, int64_t rows,
+                int64_t cols, llvm::MutableArrayRef<float> dst);
+
+/// sum over elements of importance[c] * (x[r, c] - dequantize(q)[r, c])^2,
+/// importance[c] = 1 when null: the weighted error the quantizers minimize.
+/// Accumulated in double.
+double weightedSquaredError(BlockFormat format, llvm::ArrayRef<float> src,
+                            int64_t rows, int64_t cols,
+                            llvm::ArrayRef<uint8_t> quantized,
+                            const float *importance = nullptr);
+
+} // namespace phiq::quant
+
+#endif // PHIQ_QUANT_BLOCKFORMAT_H
