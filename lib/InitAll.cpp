@@ -7,7 +7,9 @@
 #include "phiq/InitAll.h"
 
 #include "dialects/Phi/PhiDialect.h"
+#include "dialects/PhiQ/PhiQDialect.h"
 #include "passes/Passes.h"
+#include "phiq/Target/GGUF/ExportGGUF.h"
 #include "phiq/Target/HF/Import.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -16,7 +18,8 @@
 
 void phiq::registerAllDialects(mlir::DialectRegistry &registry) {
   // func hosts ops outside a phi.model (tests, and later lowering).
-  registry.insert<mlir::phi::PhiDialect, mlir::func::FuncDialect>();
+  registry.insert<mlir::phi::PhiDialect, mlir::phiq_ir::PhiQDialect,
+                  mlir::func::FuncDialect>();
 }
 
 void phiq::registerAllPasses() {
@@ -29,6 +32,7 @@ void phiq::registerAllPasses() {
 void phiq::registerAllTranslations() {
   static bool once = [] {
     phiq::hf::registerImportHFTranslation();
+    phiq::gguf::registerPhiToGGUFTranslation();
     return true;
   }();
   (void)once;

@@ -53,10 +53,10 @@ struct SparseMixerToSoftmaxTopK : OpRewritePattern<MoeRouteOp> {
   }
 };
 
-struct EmulateLlamaCpp : phiq::impl::EmulateLlamaCppBase<EmulateLlamaCpp> {
+struct EmulateLlamaCpp : ::phiq::impl::EmulateLlamaCppBase<EmulateLlamaCpp> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    phiq::populateEmulateLlamaCppPatterns(patterns);
+    ::phiq::populateEmulateLlamaCppPatterns(patterns);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();
   }
@@ -64,7 +64,7 @@ struct EmulateLlamaCpp : phiq::impl::EmulateLlamaCppBase<EmulateLlamaCpp> {
 
 } // namespace
 
-void phiq::populateEmulateLlamaCppPatterns(RewritePatternSet &patterns) {
+void ::phiq::populateEmulateLlamaCppPatterns(RewritePatternSet &patterns) {
   patterns.add<LayerNormToRmsNorm, SparseMixerToSoftmaxTopK>(
       patterns.getContext());
 }

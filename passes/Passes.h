@@ -7,6 +7,7 @@
 #define PHIQ_PASSES_PASSES_H
 
 #include "dialects/Phi/PhiDialect.h"
+#include "dialects/PhiQ/PhiQDialect.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Pass/Pass.h"

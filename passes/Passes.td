@@ -42,4 +42,46 @@ def EmulateLlamaCpp : Pass<"phiq-emulate-llamacpp", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::phi::PhiDialect"];
 }
 
+def QuantizeWeights : Pass<"phiq-quantize-weights", "mlir::ModuleOp"> {
+  let summary = "Quantize a model's weights into GGUF block formats";
+  let description = [{
+    Chooses a block format for every matrix of each `phi.model` the way
+    llama-quantize does for the file type `type` (Q4_K_M, Q8_0, ...: the same
+    per-tensor mixture rules), applies `tensor-type` overrides
+    (`REGEX=TYPE`, matched against the GGUF and the checkpoint name, first
+    match wins), and falls back to a 32-element format where a row length
+    does not fit a K-quant (a warning, or an error with `no-fallback`).
+    Norms, biases and MoE routers stay as they are; `pure` skips the
+    mixture rules.
+
+    The packed blocks are written, tensor by tensor, to the safetensors file
+    `output` (through a temporary file, renamed at the end), registered as
+    the store `store` of the model; each quantized `phi.weight` becomes a
+    `phiq.packed_weight` of those bytes and a `phiq.dequantize`, so the
+    model's other ops are unchanged.
+  }];
+  let options = [
+    Option<"type", "type", "std::string", /*default=*/"\"Q4_K_M\"",
+           "llama.cpp file type: F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, "
+           "Q5_1, Q2_K, Q3_K_S, Q3_K_M, Q3_K_L, Q4_K_S, Q4_K_M, Q5_K_S, "
+           "Q5_K_M, Q6_K, IQ4_NL">,
+    Option<"pure", "pure", "bool", /*default=*/"false",
+           "one format for every quantized tensor (no mixture rules)">,
+    ListOption<"tensorTypes", "tensor-type", "std::string",
+               "per-tensor override REGEX=TYPE (repeatable)">,
+    Option<"noFallback", "no-fallback", "bool", /*default=*/"false",
+           "make a tensor whose rows do not fit its format an error">,
+    Option<"output", "output", "std::string", /*default=*/"\"\"",
+           "safetensors file that receives the packed weights">,
+    Option<"storeName", "store", "std::string", /*default=*/"\"quantized\"",
+           "name of the parameter store the packed weights are read from">,
+  ];
+  let statistics = [
+    Statistic<"numQuantized", "quantized-tensors", "tensors quantized">,
+    Statistic<"numFallbacks", "fallbacks", "tensors that fell back">,
+    Statistic<"packedBytes", "packed-bytes", "bytes of packed weights">,
+  ];
+  let dependentDialects = ["mlir::phi::PhiDialect", "mlir::phiq_ir::PhiQDialect"];
+}
+
 #endif // PHIQ_PASSES_TD

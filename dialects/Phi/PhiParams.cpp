@@ -45,17 +45,26 @@ Type mlir::phi::dtypeToElementType(MLIRContext *ctx, params::DType dtype) {
   case params::DType::BF16: return b.getBF16Type();
   case params::DType::F8_E4M3: return b.getType<Float8E4M3FNType>();
   case params::DType::F8_E5M2: return b.getType<Float8E5M2Type>();
-  case params::DType::I64: case params::DType::U64: return b.getIntegerType(64);
-  case params::DType::I32: case params::DType::U32: return b.getIntegerType(32);
-  case params::DType::I16: case params::DType::U16: return b.getIntegerType(16);
-  case params::DType::I8: case params::DType::U8: return b.getIntegerType(8);
+  // Signless for the signed types (MLIR's convention), unsigned for U*.
+  case params::DType::I64: return b.getIntegerType(64);
+  case params::DType::I32: return b.getIntegerType(32);
+  case params::DType::I16: return b.getIntegerType(16);
+  case params::DType::I8: return b.getIntegerType(8);
+  case params::DType::U64: return b.getIntegerType(64, /*isSigned=*/false);
+  case params::DType::U32: return b.getIntegerType(32, /*isSigned=*/false);
+  case params::DType::U16: return b.getIntegerType(16, /*isSigned=*/false);
+  case params::DType::U8: return b.getIntegerType(8, /*isSigned=*/false);
   case params::DType::Bool: return b.getI1Type();
   }
   return nullptr;
 }
 
 llvm::Expected<const params::TensorRef *> mlir::phi::resolveParam(WeightOp op) {
-  auto param = llvm::cast<ParamAttr>(op.getValue());
+  return resolveParam(llvm::cast<ParamAttr>(op.getValue()), op);
+}
+
+llvm::Expected<const params::TensorRef *>
+mlir::phi::resolveParam(ParamAttr param, Operation *op) {
   auto model = op->getParentOfType<ModelOp>();
   StringRef scope = param.getScope().getValue();
   std::optional<StringRef> path =
@@ -74,7 +83,7 @@ llvm::Expected<const params::TensorRef *> mlir::phi::resolveParam(WeightOp op) {
                                    *path);
   auto type = llvm::cast<RankedTensorType>(param.getType());
   if (ArrayRef<int64_t>(tensor->shape) != type.getShape() ||
-      dtypeToElementType(op.getContext(), tensor->dtype) !=
+      dtypeToElementType(op->getContext(), tensor->dtype) !=
           type.getElementType()) {
     std::string expected;
     llvm::raw_string_ostream os(expected);

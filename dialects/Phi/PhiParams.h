@@ -17,8 +17,13 @@ namespace mlir::phi {
 llvm::Expected<const phiq::params::ParamStore *>
 getOrOpenStore(llvm::StringRef path);
 
-/// The tensor a phi.weight with a #phi.param value refers to, checked
-/// against the attribute's type (shape and element type).
+/// The tensor `param` (used by `user`, inside a phi.model that lists the
+/// store) refers to, checked against the attribute's type (shape and
+/// element type).
+llvm::Expected<const phiq::params::TensorRef *>
+resolveParam(ParamAttr param, Operation *user);
+
+/// resolveParam for a phi.weight whose value is a #phi.param.
 llvm::Expected<const phiq::params::TensorRef *> resolveParam(WeightOp op);
 
 /// The element type a parameter dtype becomes in IR (nullptr if none).

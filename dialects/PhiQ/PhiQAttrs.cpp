@@ -13,7 +13,7 @@
 #include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
-using namespace mlir::phiq;
+using namespace mlir::phiq_ir;
 using ::phiq::quant::BlockFormat;
 
 #define GET_ATTRDEF_CLASSES

@@ -13,7 +13,7 @@ include "mlir/IR/AttrTypeBase.td"
 
 def PhiQ_Dialect : Dialect {
   let name = "phiq";
-  let cppNamespace = "::mlir::phiq";
+  let cppNamespace = "::mlir::phiq_ir";
   let summary = "quantized weights of Phi models";
   let description = [{
     A quantized weight is a `!phiq.blocks<RxC, FORMAT>` value: R rows of C

@@ -7,7 +7,7 @@
 #include "dialects/PhiQ/PhiQOps.h"
 
 using namespace mlir;
-using namespace mlir::phiq;
+using namespace mlir::phiq_ir;
 
 #include "dialects/PhiQ/PhiQDialect.cpp.inc"
 

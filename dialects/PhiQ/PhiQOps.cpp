@@ -9,7 +9,33 @@
 #include "mlir/IR/Builders.h"
 
 using namespace mlir;
-using namespace mlir::phiq;
+using namespace mlir::phiq_ir;
+
+// `phiq.packed_weight #phi.param<"s"::"k"> : tensor<Nxui8> -> !phiq.blocks<...>`:
+// the parameter is printed whole (with its type) so it reads like phi.weight.
+ParseResult PackedWeightOp::parse(OpAsmParser &parser, OperationState &result) {
+  Attribute bytes;
+  Type type;
+  if (parser.parseAttribute(bytes) || parser.parseArrow() ||
+      parser.parseType(type) ||
+      parser.parseOptionalAttrDict(result.attributes))
+    return failure();
+  auto param = llvm::dyn_cast<phi::ParamAttr>(bytes);
+  if (!param)
+    return parser.emitError(parser.getCurrentLocation(),
+                            "expected a #phi.param for the packed bytes");
+  result.addAttribute("bytes", param);
+  result.addTypes(type);
+  return success();
+}
+
+void PackedWeightOp::print(OpAsmPrinter &p) {
+  p << ' ';
+  p.printAttribute(getBytes());
+  p << " -> ";
+  p.printType(getType());
+  p.printOptionalAttrDict((*this)->getAttrs(), /*elidedAttrs=*/{"bytes"});
+}
 
 LogicalResult PackedWeightOp::verify() {
   auto bytes = llvm::cast<RankedTensorType>(getBytes().getType());

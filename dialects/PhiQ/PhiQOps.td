@@ -21,7 +21,7 @@ def PhiQ_PackedWeightOp : PhiQ_Op<"packed_weight", [Pure]> {
   }];
   let arguments = (ins Phi_ParamAttr:$bytes);
   let results = (outs PhiQ_BlocksType:$result);
-  let assemblyFormat = "$bytes attr-dict `->` qualified(type($result))";
+  let hasCustomAssemblyFormat = 1;
   let hasVerifier = 1;
 }
 

@@ -12,7 +12,7 @@
 #include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
-using namespace mlir::phiq;
+using namespace mlir::phiq_ir;
 
 #define GET_TYPEDEF_CLASSES
 #include "dialects/PhiQ/PhiQTypes.cpp.inc"

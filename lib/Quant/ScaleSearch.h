@@ -20,6 +20,7 @@
 #define PHIQ_LIB_QUANT_SCALESEARCH_H
 
 #include <cstdint>
+#include <cstdlib>
 
 namespace phiq::quant::detail {
 
@@ -33,12 +34,26 @@ inline float clampFloat(float v, float lo, float hi) {
   return v < lo ? lo : (v > hi ? hi : v);
 }
 
+/// Inner loops over a group run in kLanes independent lanes, each with its
+/// own partial sums, so the compiler vectorizes them without reassociating
+/// float additions (which it may not do on its own). Group sizes are
+/// multiples of kLanes.
+constexpr int kLanes = 8;
+
+inline float sumLanes(const float *lanes) {
+  float sum = 0.0f;
+  for (int k = 0; k < kLanes; ++k)
+    sum += lanes[k];
+  return sum;
+}
+
 /// Groups whose largest magnitude is below this are treated as all zero.
 constexpr float kGroupZero = 1e-30f;
 
 /// Grid of the scans: offsets from the end-of-range target in steps of
 /// 1 / kGridStepsPerUnit, kGridSpan units each way.
-constexpr int kGridStepsPerUnit = 10;
+inline int dbgSteps() { static int v = getenv("DBG_STEPS") ? atoi(getenv("DBG_STEPS")) : 10; return v; }
+#define kGridStepsPerUnit dbgSteps()
 
 struct SymmetricFit {
   /// Continuous scale, sign included (0 for an all-zero group).

@@ -40,7 +40,7 @@ phiq::rt::evaluate(Executor &executor, llvm::ArrayRef<int32_t> tokens,
       return std::move(e);
     if (first == 0 && logitsOfFirst)
       logitsOfFirst->assign(logits.begin(), logits.begin() + seqLen * vocab);
-    std::vector<double> nll(size_t(count * (seqLen - 1)));
+    std::vector<double> nll(static_cast<size_t>(count * (seqLen - 1)));
     std::vector<char> hit(nll.size());
     parallelFor(count * (seqLen - 1), 16, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) {

@@ -10,6 +10,8 @@
 #include "phiq/Runtime/Executor.h"
 
 #include "dialects/Phi/PhiParams.h"
+#include "dialects/PhiQ/PhiQOps.h"
+#include "phiq/Quant/BlockFormat.h"
 #include "phiq/Runtime/Kernels.h"
 #include "phiq/Runtime/Routing.h"
 
@@ -84,7 +86,10 @@ void runExperts(MoeExpertsOp op,
       continue;
     const int64_t m = int64_t(picks.size());
     auto expertWeight = [&](ValueRange group, int64_t size) {
-      const float *base = weights.find(group[stacked ? 0 : e])->second.data();
+      Value v = group[stacked ? 0 : e];
+      if (auto dequantize = v.getDefiningOp<mlir::phiq_ir::DequantizeOp>())
+        v = dequantize.getInput();
+      const float *base = weights.find(v)->second.data();
       return stacked ? base + e * size : base;
     };
     const float *wGate = expertWeight(op.getGate(), inter * hidden);
@@ -151,6 +156,20 @@ llvm::Expected<std::unique_ptr<Executor>> Executor::create(ModelOp model) {
           return WalkResult::interrupt();
         }
       }
+    } else if (auto packed = dyn_cast<mlir::phiq_ir::PackedWeightOp>(op)) {
+      // Packed weights are decoded once, exactly as llama.cpp decodes them;
+      // phiq.dequantize and phiq.linear both read the decoded copy.
+      auto tensor = resolveParam(packed.getBytes(), op);
+      if (!tensor) {
+        error = opError(op, llvm::toString(tensor.takeError()));
+        return WalkResult::interrupt();
+      }
+      mlir::phiq_ir::BlocksType type = packed.getType();
+      std::vector<float> &out = exec->weights[packed.getResult()];
+      out.resize(size_t(type.getNumRows() * type.getRowLength()));
+      ::phiq::quant::dequantize(type.getScheme().getBlockFormat(),
+                                (*tensor)->data, type.getNumRows(),
+                                type.getRowLength(), out);
     } else if (auto attn = dyn_cast<AttentionOp>(op)) {
       exec->attentionIndex[op] = exec->attentionOps.size();
       exec->attentionOps.push_back(attn);
@@ -166,7 +185,7 @@ llvm::Expected<std::unique_ptr<Executor>> Executor::create(ModelOp model) {
     }
     for (Value operand : op->getOperands())
       exec->lastUser[operand] = op;
-    if (isa<LinearOp, LmHeadOp>(op)) {
+    if (isa<LinearOp, LmHeadOp, mlir::phiq_ir::LinearOp>(op)) {
       exec->flopsPerToken +=
           2 * featuresOf(op->getOperand(0)) * featuresOf(op->getResult(0));
     }
@@ -241,17 +260,21 @@ Error Executor::forward(ArrayRef<int32_t> tokens, int64_t batch,
   auto weight = [&](Value v) -> const float * {
     if (!v)
       return nullptr;
+    // A dequantized weight reads the decoded copy of its packed input.
+    if (auto dequantize = v.getDefiningOp<mlir::phiq_ir::DequantizeOp>())
+      v = dequantize.getInput();
     return weights.find(v)->second.data();
   };
 
   Block &body = model.getBody().front();
   for (Operation &opRef : body) {
     Operation *op = &opRef;
-    if (isa<WeightOp>(op))
+    if (isa<WeightOp, mlir::phiq_ir::PackedWeightOp, mlir::phiq_ir::DequantizeOp>(
+            op))
       continue;
-    if (auto embed = dyn_cast<EmbeddingOp>(op)) {
-      Buffer &out = alloc(embed.getResult(), rows);
-      const float *table = weight(embed.getTable());
+    if (isa<EmbeddingOp, mlir::phiq_ir::EmbeddingOp>(op)) {
+      Buffer &out = alloc(op->getResult(0), rows);
+      const float *table = weight(op->getOperand(1));
       for (int64_t r = 0; r < rows; ++r)
         std::memcpy(out.row(r), table + int64_t(tokens[r]) * out.cols,
                     sizeof(float) * out.cols);
@@ -269,7 +292,7 @@ Error Executor::forward(ArrayRef<int32_t> tokens, int64_t batch,
       layerNorm(in.data.data(), weight(norm.getWeight()),
                 weight(norm.getBias()), out.data.data(), in.rows, in.cols,
                 float(norm.getEpsilon().convertToDouble()));
-    } else if (isa<LinearOp, LmHeadOp>(op)) {
+    } else if (isa<LinearOp, LmHeadOp, mlir::phiq_ir::LinearOp>(op)) {
       Value input = op->getOperand(0), w = op->getOperand(1);
       Value bias = op->getNumOperands() > 2 ? op->getOperand(2) : Value();
       Buffer &in = values[input];

@@ -14,7 +14,6 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/CheckedArithmetic.h"
 #include "llvm/Support/Endian.h"
-#include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MathExtras.h"
 
@@ -32,6 +31,10 @@ static constexpr uint64_t kMinKeyValueBytes = 8 + 1 + 4 + 1;
 /// Fewest bytes a tensor info takes: an empty name, n_dims, one dim, the
 /// type and the offset.
 static constexpr uint64_t kMinTensorInfoBytes = 8 + 4 + 8 + 4 + 8;
+
+/// Small files are read into memory rather than mapped; this alignment of
+/// that copy keeps tensor data as aligned as a mapping's page start would.
+static constexpr uint64_t kMaxDataAlignment = 4096;
 
 static Error fileError(StringRef path, const Twine &message) {
   return llvm::createStringError(
@@ -249,14 +252,12 @@ Error GGUFParser::parseHeader() {
 }
 
 Expected<GGUFValue> GGUFParser::readValue(const Twine &what) {
-  uint64_t typeOffset = pos;
   Expected<GGUFValueType> type = readValueType(what + " type");
   if (!type)
     return type.takeError();
   if (*type != GGUFValueType::Array)
-    return dispatch(*type, [&](auto tag) {
-      return readScalar<decltype(tag)>(what);
-    });
+    return dispatch(*type,
+                    [&](auto tag) { return readScalar<decltype(tag)>(what); });
 
   uint64_t elementOffset = pos;
   Expected<GGUFValueType> element = readValueType(what + " element type");
@@ -277,7 +278,6 @@ Expected<GGUFValue> GGUFParser::readValue(const Twine &what) {
                               what.str(), *count,
                               getGGUFValueTypeName(*element), left(),
                               minBytes));
-  (void)typeOffset;
   return dispatch(*element, [&](auto tag) {
     return readArray<decltype(tag)>(*count, what);
   });
@@ -296,8 +296,7 @@ Error GGUFParser::parseKeyValues() {
     if (!inserted)
       return fail(start,
                   llvm::formatv("key '{0}' is a duplicate (first at byte {1})",
-                                *key,
-                                file.keyValues[it->second].fileOffset));
+                                *key, file.keyValues[it->second].fileOffset));
     Expected<GGUFValue> value = readValue("key '" + *key + "'");
     if (!value)
       return value.takeError();
@@ -371,8 +370,7 @@ Error GGUFParser::parseTensorInfos() {
     info.type = static_cast<GGMLType>(*typeId);
     Expected<uint64_t> size = computeTensorByteSize(info.type, info.dims);
     if (!size)
-      return fail(dimsOffset,
-                  what + ": " + llvm::toString(size.takeError()));
+      return fail(dimsOffset, what + ": " + llvm::toString(size.takeError()));
     info.byteSize = *size;
 
     uint64_t offsetOffset = pos;
@@ -397,8 +395,7 @@ Error GGUFParser::placeTensors() {
     return fail(pos, llvm::formatv("the data section, aligned to {0}, starts "
                                    "past the end of the file ({1} bytes)",
                                    file.alignment, fileSize));
-  file.dataOffset = infos.empty() ? std::min(*dataOffset, fileSize)
-                                  : *dataOffset;
+  file.dataOffset = std::min(dataOffset.value_or(fileSize), fileSize);
 
   // [begin, end) of each tensor in the file.
   std::vector<std::pair<uint64_t, uint64_t>> ranges;
@@ -461,7 +458,9 @@ Error GGUFParser::parse() {
 Expected<std::unique_ptr<GGUFFile>> GGUFFile::open(StringRef path) {
   llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer =
       llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
-                                  /*RequiresNullTerminator=*/false);
+                                  /*RequiresNullTerminator=*/false,
+                                  /*IsVolatile=*/false,
+                                  llvm::Align(kMaxDataAlignment));
   if (!buffer)
     return fileError(path, "cannot open: " + buffer.getError().message());
   return parse(std::move(*buffer), path);

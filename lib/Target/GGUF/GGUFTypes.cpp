@@ -37,8 +37,7 @@ static constexpr GGMLTypeInfo kTypes[] = {
     {GGMLType::IQ3_XXS, "IQ3_XXS", QK_K, 2 + QK_K / 4 + QK_K / 8},
     {GGMLType::IQ1_S, "IQ1_S", QK_K, 2 + QK_K / 8 + QK_K / 16},
     {GGMLType::IQ4_NL, "IQ4_NL", 32, 2 + 16},
-    {GGMLType::IQ3_S, "IQ3_S", QK_K,
-     2 + QK_K / 4 + QK_K / 8 + QK_K / 32 + 4},
+    {GGMLType::IQ3_S, "IQ3_S", QK_K, 2 + QK_K / 4 + QK_K / 8 + QK_K / 32 + 4},
     {GGMLType::IQ2_S, "IQ2_S", QK_K, 2 + QK_K / 4 + QK_K / 16},
     {GGMLType::IQ4_XS, "IQ4_XS", QK_K, 2 + 2 + QK_K / 2 + QK_K / 64},
     {GGMLType::I8, "I8", 1, 1},
@@ -95,8 +94,8 @@ phiq::gguf::computeTensorByteSize(GGMLType type,
                                   llvm::ArrayRef<uint64_t> dims) {
   const GGMLTypeInfo *info = lookupGGMLType(type);
   if (!info)
-    return sizeError(llvm::formatv("unknown ggml type {0}",
-                                   static_cast<uint32_t>(type)));
+    return sizeError(
+        llvm::formatv("unknown ggml type {0}", static_cast<uint32_t>(type)));
   if (dims.empty() || dims.size() > kMaxDims)
     return sizeError(llvm::formatv("{0} dimensions, expected 1 to {1}",
                                    dims.size(), kMaxDims));
@@ -104,15 +103,15 @@ phiq::gguf::computeTensorByteSize(GGMLType type,
   int64_t elements = 1;
   for (auto [index, dim] : llvm::enumerate(dims)) {
     if (dim == 0)
-      return sizeError(llvm::formatv(
-          "dimension {0} of {1} is 0, expected at least 1", index,
-          dimsString(dims)));
+      return sizeError(
+          llvm::formatv("dimension {0} of {1} is 0, expected at least 1", index,
+                        dimsString(dims)));
     std::optional<int64_t> product;
     if (dim <= static_cast<uint64_t>(INT64_MAX))
       product = llvm::checkedMul(elements, static_cast<int64_t>(dim));
     if (!product)
-      return sizeError(llvm::formatv(
-          "element count of {0} overflows int64", dimsString(dims)));
+      return sizeError(llvm::formatv("element count of {0} overflows int64",
+                                     dimsString(dims)));
     elements = *product;
   }
   if (dims[0] % info->blockElements != 0)

@@ -9,6 +9,7 @@
 #include "phiq/Target/GGUF/GGUFValue.h"
 
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/Twine.h"
 #include "llvm/Support/Format.h"
 
 #include <limits>
@@ -105,17 +106,13 @@ uint64_t GGUFValue::getArraySize() const {
   return std::visit(
       [](const auto &value) -> uint64_t {
         using T = std::decay_t<decltype(value)>;
-        if constexpr (llvm::is_one_of<T, std::vector<uint8_t>,
-                                      std::vector<int8_t>,
-                                      std::vector<uint16_t>,
-                                      std::vector<int16_t>,
-                                      std::vector<uint32_t>,
-                                      std::vector<int32_t>, std::vector<float>,
-                                      std::vector<bool>,
-                                      std::vector<std::string>,
-                                      std::vector<uint64_t>,
-                                      std::vector<int64_t>,
-                                      std::vector<double>>::value)
+        if constexpr (llvm::is_one_of<
+                          T, std::vector<uint8_t>, std::vector<int8_t>,
+                          std::vector<uint16_t>, std::vector<int16_t>,
+                          std::vector<uint32_t>, std::vector<int32_t>,
+                          std::vector<float>, std::vector<bool>,
+                          std::vector<std::string>, std::vector<uint64_t>,
+                          std::vector<int64_t>, std::vector<double>>::value)
           return value.size();
         else
           return 1;
@@ -128,11 +125,12 @@ std::optional<int64_t> GGUFValue::getAsInteger() const {
       [](const auto &value) -> std::optional<int64_t> {
         using T = std::decay_t<decltype(value)>;
         if constexpr (std::is_same_v<T, uint64_t>) {
-          if (value > static_cast<uint64_t>(
-                          std::numeric_limits<int64_t>::max()))
+          if (value >
+              static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
             return std::nullopt;
           return static_cast<int64_t>(value);
-        } else if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+        } else if constexpr (std::is_integral_v<T> &&
+                             !std::is_same_v<T, bool>) {
           return static_cast<int64_t>(value);
         } else {
           return std::nullopt;
@@ -152,7 +150,7 @@ std::string GGUFValue::getTypeStringForIndex(size_t index) {
 std::string GGUFValue::getTypeString() const {
   if (!isArray())
     return getGGUFValueTypeName(getType()).str();
-  return ("arr[" + getGGUFValueTypeName(getElementType()) + "," +
+  return (llvm::Twine("arr[") + getGGUFValueTypeName(getElementType()) + "," +
           llvm::Twine(getArraySize()) + "]")
       .str();
 }

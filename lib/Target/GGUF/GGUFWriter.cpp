@@ -37,9 +37,9 @@ Error GGUFWriter::addKV(StringRef key, GGUFValue value) {
       return invalid(llvm::formatv("GGUF key '{0}' has type {1}, expected u32",
                                    key, value.getTypeString()));
     if (!llvm::isPowerOf2_32(*newAlignment))
-      return invalid(llvm::formatv(
-          "GGUF key '{0}' is {1}, expected a power of two", key,
-          *newAlignment));
+      return invalid(
+          llvm::formatv("GGUF key '{0}' is {1}, expected a power of two", key,
+                        *newAlignment));
   }
   auto [it, inserted] = kvIndex.try_emplace(key, kvs.size());
   if (!inserted)
@@ -67,17 +67,15 @@ Error GGUFWriter::addTensor(StringRef name, GGMLType type,
     return invalid(llvm::formatv("GGUF tensor '{0}': {1}", name,
                                  llvm::toString(expected.takeError())));
   if (*expected != byteSize)
-    return invalid(llvm::formatv(
-        "GGUF tensor '{0}': {1} bytes given, {2} [{3}] takes {4}", name,
-        byteSize, getGGMLTypeName(type),
-        llvm::make_range(dims.begin(), dims.end()), *expected));
-  if (!fill)
     return invalid(
-        llvm::formatv("GGUF tensor '{0}': no fill callback", name));
+        llvm::formatv("GGUF tensor '{0}': {1} bytes given, {2} [{3}] takes {4}",
+                      name, byteSize, getGGMLTypeName(type),
+                      llvm::make_range(dims.begin(), dims.end()), *expected));
+  if (!fill)
+    return invalid(llvm::formatv("GGUF tensor '{0}': no fill callback", name));
   tensorIndex[name] = tensors.size();
-  tensors.push_back(
-      {name.str(), type, llvm::SmallVector<uint64_t, 4>(dims), byteSize,
-       std::move(fill)});
+  tensors.push_back({name.str(), type, llvm::SmallVector<uint64_t, 4>(dims),
+                     byteSize, std::move(fill)});
   return Error::success();
 }
 
@@ -189,8 +187,8 @@ Error GGUFWriter::write(StringRef path) {
   llvm::Expected<std::unique_ptr<llvm::FileOutputBuffer>> output =
       llvm::FileOutputBuffer::create(path, layout->fileSize);
   if (!output)
-    return invalid(path + ": cannot create: " +
-                   llvm::toString(output.takeError()));
+    return invalid(path +
+                   ": cannot create: " + llvm::toString(output.takeError()));
   llvm::FileOutputBuffer &buffer = **output;
   // Both kinds of buffer start zeroed: a fresh file mapping, or anonymous
   // memory for special files such as /dev/stdout.
@@ -205,15 +203,15 @@ Error GGUFWriter::write(StringRef path) {
     encoder.string(key);
     if (value.isArray()) {
       encoder.scalar<uint32_t>(static_cast<uint32_t>(GGUFValueType::Array));
-      encoder.scalar<uint32_t>(
-          static_cast<uint32_t>(value.getElementType()));
+      encoder.scalar<uint32_t>(static_cast<uint32_t>(value.getElementType()));
       encoder.scalar<uint64_t>(value.getArraySize());
     } else {
       encoder.scalar<uint32_t>(static_cast<uint32_t>(value.getType()));
     }
     encoder.value(value);
   }
-  for (auto [tensor, offset] : llvm::zip_equal(tensors, layout->tensorOffsets)) {
+  for (auto [tensor, offset] :
+       llvm::zip_equal(tensors, layout->tensorOffsets)) {
     encoder.string(tensor.name);
     encoder.scalar<uint32_t>(tensor.dims.size());
     for (uint64_t dim : tensor.dims)
@@ -223,7 +221,8 @@ Error GGUFWriter::write(StringRef path) {
   }
 
   uint8_t *data = begin + layout->dataStart;
-  for (auto [tensor, offset] : llvm::zip_equal(tensors, layout->tensorOffsets)) {
+  for (auto [tensor, offset] :
+       llvm::zip_equal(tensors, layout->tensorOffsets)) {
     llvm::MutableArrayRef<uint8_t> slot(data + offset, tensor.byteSize);
     if (Error error = tensor.fill(slot))
       // Dropping `output` deletes the temporary file.
@@ -232,7 +231,7 @@ Error GGUFWriter::write(StringRef path) {
   }
 
   if (Error error = buffer.commit())
-    return invalid(path + ": cannot commit: " +
-                   llvm::toString(std::move(error)));
+    return invalid(path +
+                   ": cannot commit: " + llvm::toString(std::move(error)));
   return Error::success();
 }

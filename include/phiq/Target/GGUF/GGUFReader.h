@@ -3,8 +3,9 @@
 // Opens a GGUF file (v2 or v3, little-endian) by mapping it and parsing
 // only its metadata: the KV pairs (copied, they are small) and the tensor
 // infos. Tensor data is never read; each tensor's data() is a view into the
-// mapping, aligned as the file's alignment promises, so importing a
-// multi-gigabyte model costs the metadata and nothing else.
+// mapping, aligned as the file's alignment promises (up to 4096 bytes, the
+// page), so importing a multi-gigabyte model costs the metadata and nothing
+// else.
 //
 // GGUF files come from the internet, so parsing trusts nothing: every
 // length and count is checked against the bytes left before anything is
@@ -94,7 +95,8 @@ public:
   /// The value of `key` as a T (an alternative of GGUFValue::Storage, e.g.
   /// uint32_t, std::string, std::vector<float>); an error naming the file
   /// and key when it is missing or has another type.
-  template <typename T> llvm::Expected<const T &> get(llvm::StringRef key) const {
+  template <typename T>
+  llvm::Expected<const T &> get(llvm::StringRef key) const {
     const GGUFValue *value = lookup(key);
     if (!value)
       return missingKeyError(key);

@@ -75,21 +75,19 @@ public:
   /// the order of their ids (Array excluded), then the arrays in the same
   /// order. Bool arrays are std::vector<bool> so that they differ from u8
   /// arrays by type.
-  using Storage =
-      std::variant<uint8_t, int8_t, uint16_t, int16_t, uint32_t, int32_t,
-                   float, bool, std::string, uint64_t, int64_t, double,
-                   std::vector<uint8_t>, std::vector<int8_t>,
-                   std::vector<uint16_t>, std::vector<int16_t>,
-                   std::vector<uint32_t>, std::vector<int32_t>,
-                   std::vector<float>, std::vector<bool>,
-                   std::vector<std::string>, std::vector<uint64_t>,
-                   std::vector<int64_t>, std::vector<double>>;
+  using Storage = std::variant<
+      uint8_t, int8_t, uint16_t, int16_t, uint32_t, int32_t, float, bool,
+      std::string, uint64_t, int64_t, double, std::vector<uint8_t>,
+      std::vector<int8_t>, std::vector<uint16_t>, std::vector<int16_t>,
+      std::vector<uint32_t>, std::vector<int32_t>, std::vector<float>,
+      std::vector<bool>, std::vector<std::string>, std::vector<uint64_t>,
+      std::vector<int64_t>, std::vector<double>>;
 
   /// Whether T is one of the alternatives.
   template <typename T>
-  static constexpr bool isAlternative =
-      detail::indexOfAlternative<T>(static_cast<Storage *>(nullptr)) <
-      std::variant_size_v<Storage>;
+  static constexpr bool
+      isAlternative = detail::indexOfAlternative<T>(static_cast<Storage *>(
+                          nullptr)) < std::variant_size_v<Storage>;
 
   /// From any alternative, e.g. `GGUFValue(uint32_t(4096))`,
   /// `GGUFValue(std::vector<float>{...})`.

@@ -1,0 +1,39 @@
+//===- ExportGGUF.h - phi IR to a llama.cpp GGUF file -----------*- C++ -*-===//
+//
+// Writes a phi.model (float or quantized with phiq) as a GGUF file that
+// llama.cpp loads as its `phi3` or `phimoe` architecture.
+//
+//===----------------------------------------------------------------------===//
+#ifndef PHIQ_TARGET_GGUF_EXPORTGGUF_H
+#define PHIQ_TARGET_GGUF_EXPORTGGUF_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/Error.h"
+
+#include <string>
+
+namespace phiq::gguf {
+
+struct ExportOptions {
+  /// Element type for float matrices that were not quantized: "source"
+  /// (keep F32/F16/BF16 as stored), "f32", "f16" or "bf16". Vectors (norms,
+  /// biases) and MoE routers are always F32, as llama.cpp expects.
+  std::string floatType = "source";
+  /// Folder with the tokenizer files; the model's checkpoint if empty.
+  std::string tokenizerDir;
+};
+
+/// Writes `module`'s single phi.model to `path` (through a temporary file:
+/// nothing is left behind on failure).
+llvm::Error exportGGUF(mlir::ModuleOp module, llvm::StringRef path,
+                       const ExportOptions &options = {});
+
+/// The options set by phi-translate's --gguf-* flags.
+ExportOptions exportOptionsFromCommandLine();
+
+/// Registers `--phi-to-gguf` with mlir-translate's registry.
+void registerPhiToGGUFTranslation();
+
+} // namespace phiq::gguf
+
+#endif // PHIQ_TARGET_GGUF_EXPORTGGUF_H

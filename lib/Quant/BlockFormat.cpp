@@ -1,0 +1,232 @@
+//===- BlockFormat.cpp - Registry of the ggml block formats -----*- C++ -*-===//
+//
+// One table row per format (its GGUF name, ggml type id, block geometry and
+// row codecs) and the matrix-level entry points: argument checks that turn
+// caller mistakes into llvm::Error messages, and the split of rows over
+// phiq::rt::parallelFor. Rows are independent in every format, so any
+// split gives the same bytes.
+//
+//===----------------------------------------------------------------------===//
+
+#include "phiq/Quant/BlockFormat.h"
+
+#include "RowCodecs.h"
+
+#include "phiq/Runtime/Kernels.h"
+
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <atomic>
+#include <cmath>
+#include <vector>
+
+namespace phiq::quant {
+namespace {
+
+struct FormatEntry {
+  BlockFormat format;
+  FormatInfo info;
+  detail::QuantizeRowFn quantizeRow;
+  detail::DequantizeRowFn dequantizeRow;
+};
+
+using namespace detail;
+
+// Block sizes and type ids are ggml's (ggml.h, ggml-common.h).
+const FormatEntry kFormats[] = {
+    {BlockFormat::F32, {"F32", 0, 1, 4, false}, quantizeRowF32,
+     dequantizeRowF32},
+    {BlockFormat::F16, {"F16", 1, 1, 2, false}, quantizeRowF16,
+     dequantizeRowF16},
+    {BlockFormat::BF16, {"BF16", 30, 1, 2, false}, quantizeRowBF16,
+     dequantizeRowBF16},
+    {BlockFormat::Q8_0, {"Q8_0", 8, 32, 34, false}, quantizeRowQ8_0,
+     dequantizeRowQ8_0},
+    {BlockFormat::Q4_0, {"Q4_0", 2, 32, 18, false}, quantizeRowQ4_0,
+     dequantizeRowQ4_0},
+    {BlockFormat::Q4_1, {"Q4_1", 3, 32, 20, false}, quantizeRowQ4_1,
+     dequantizeRowQ4_1},
+    {BlockFormat::Q5_0, {"Q5_0", 6, 32, 22, false}, quantizeRowQ5_0,
+     dequantizeRowQ5_0},
+    {BlockFormat::Q5_1, {"Q5_1", 7, 32, 24, false}, quantizeRowQ5_1,
+     dequantizeRowQ5_1},
+    {BlockFormat::Q2_K, {"Q2_K", 10, 256, 84, true}, quantizeRowQ2_K,
+     dequantizeRowQ2_K},
+    {BlockFormat::Q3_K, {"Q3_K", 11, 256, 110, true}, quantizeRowQ3_K,
+     dequantizeRowQ3_K},
+    {BlockFormat::Q4_K, {"Q4_K", 12, 256, 144, true}, quantizeRowQ4_K,
+     dequantizeRowQ4_K},
+    {BlockFormat::Q5_K, {"Q5_K", 13, 256, 176, true}, quantizeRowQ5_K,
+     dequantizeRowQ5_K},
+    {BlockFormat::Q6_K, {"Q6_K", 14, 256, 210, true}, quantizeRowQ6_K,
+     dequantizeRowQ6_K},
+    {BlockFormat::IQ4_NL, {"IQ4_NL", 20, 32, 18, false}, quantizeRowIQ4_NL,
+     dequantizeRowIQ4_NL},
+};
+
+const FormatEntry &entry(BlockFormat format) {
+  const FormatEntry &e = kFormats[static_cast<int>(format)];
+  assert(e.format == format && "format table out of enum order");
+  return e;
+}
+
+bool isFloatFormat(BlockFormat format) {
+  return format == BlockFormat::F32 || format == BlockFormat::F16 ||
+         format == BlockFormat::BF16;
+}
+
+/// Rows per parallelFor chunk: about 16K elements.
+int64_t rowGrain(int64_t cols) {
+  return std::max<int64_t>(1, (int64_t(1) << 14) / std::max<int64_t>(cols, 1));
+}
+
+} // namespace
+
+llvm::ArrayRef<BlockFormat> allBlockFormats() {
+  static const BlockFormat formats[] = {
+      BlockFormat::F32,  BlockFormat::F16,  BlockFormat::BF16,
+      BlockFormat::Q8_0, BlockFormat::Q4_0, BlockFormat::Q4_1,
+      BlockFormat::Q5_0, BlockFormat::Q5_1, BlockFormat::Q2_K,
+      BlockFormat::Q3_K, BlockFormat::Q4_K, BlockFormat::Q5_K,
+      BlockFormat::Q6_K, BlockFormat::IQ4_NL};
+  return formats;
+}
+
+const FormatInfo &formatInfo(BlockFormat format) { return entry(format).info; }
+
+std::optional<BlockFormat> parseBlockFormat(llvm::StringRef name) {
+  for (const FormatEntry &e : kFormats)
+    if (name.equals_insensitive(e.info.name))
+      return e.format;
+  return std::nullopt;
+}
+
+llvm::Expected<int64_t> rowBytes(BlockFormat format, int64_t cols) {
+  const FormatInfo &info = formatInfo(format);
+  if (cols <= 0)
+    return llvm::createStringError(
+        llvm::formatv("{0} rows need a positive length, got {1}", info.name,
+                      cols)
+            .str());
+  if (cols % info.blockElements != 0)
+    return llvm::createStringError(
+        llvm::formatv("{0} packs rows in blocks of {1} elements, but a row "
+                      "has {2}; pad the row to a multiple of {1} or choose a "
+                      "format with smaller blocks (Q8_0, Q4_0, ..., IQ4_NL "
+                      "use 32)",
+                      info.name, info.blockElements, cols)
+            .str());
+  return cols / info.blockElements * info.blockBytes;
+}
+
+llvm::Error quantize(BlockFormat format, llvm::ArrayRef<float> src,
+                     int64_t rows, int64_t cols,
+                     llvm::MutableArrayRef<uint8_t> dst,
+                     const float *importance) {
+  const FormatEntry &e = entry(format);
+  if (rows < 0)
+    return llvm::createStringError(
+        llvm::formatv("row count must be non-negative, got {0}", rows).str());
+  llvm::Expected<int64_t> bytesPerRow = rowBytes(format, cols);
+  if (!bytesPerRow)
+    return bytesPerRow.takeError();
+  if (static_cast<int64_t>(src.size()) != rows * cols)
+    return llvm::createStringError(
+        llvm::formatv("{0}x{1} matrix needs {2} floats, got {3}", rows, cols,
+                      rows * cols, src.size())
+            .str());
+  if (static_cast<int64_t>(dst.size()) != rows * *bytesPerRow)
+    return llvm::createStringError(
+        llvm::formatv("{0} output of {1}x{2} needs {3} bytes, got {4}",
+                      e.info.name, rows, cols, rows * *bytesPerRow,
+                      dst.size())
+            .str());
+  if (importance) {
+    for (int64_t c = 0; c < cols; ++c)
+      if (!(importance[c] >= 0.0f) || !std::isfinite(importance[c]))
+        return llvm::createStringError(
+            llvm::formatv("importance[{0}] is {1}; weights must be finite "
+                          "and non-negative",
+                          c, importance[c])
+                .str());
+  }
+  if (!isFloatFormat(format)) {
+    // Scales of non-finite blocks are meaningless; name the first one.
+    std::atomic<int64_t> firstBad{rows * cols};
+    rt::parallelFor(rows, rowGrain(cols), [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin * cols; i < end * cols; ++i)
+        if (!std::isfinite(src[i])) {
+          int64_t seen = firstBad.load();
+          while (i < seen && !firstBad.compare_exchange_weak(seen, i)) {
+          }
+          return;
+        }
+    });
+    if (int64_t bad = firstBad.load(); bad < rows * cols)
+      return llvm::createStringError(
+          llvm::formatv("{0} needs finite inputs, but row {1} column {2} is "
+                        "{3}",
+                        e.info.name, bad / cols, bad % cols, src[bad])
+              .str());
+  }
+  int64_t stride = *bytesPerRow;
+  rt::parallelFor(rows, rowGrain(cols), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r)
+      e.quantizeRow(src.data() + r * cols, cols, importance,
+                    dst.data() + r * stride);
+  });
+  return llvm::Error::success();
+}
+
+void dequantize(BlockFormat format, llvm::ArrayRef<uint8_t> src, int64_t rows,
+                int64_t cols, llvm::MutableArrayRef<float> dst) {
+  const FormatEntry &e = entry(format);
+  llvm::Expected<int64_t> bytesPerRow = rowBytes(format, cols);
+  assert(bytesPerRow && "row length not a multiple of the block size");
+  int64_t stride = bytesPerRow ? *bytesPerRow : 0;
+  llvm::consumeError(bytesPerRow.takeError());
+  assert(static_cast<int64_t>(src.size()) == rows * stride &&
+         static_cast<int64_t>(dst.size()) == rows * cols &&
+         "dequantize buffer sizes do not match rows x cols");
+  rt::parallelFor(rows, rowGrain(cols), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r)
+      e.dequantizeRow(src.data() + r * stride, cols, dst.data() + r * cols);
+  });
+}
+
+double weightedSquaredError(BlockFormat format, llvm::ArrayRef<float> src,
+                            int64_t rows, int64_t cols,
+                            llvm::ArrayRef<uint8_t> quantized,
+                            const float *importance) {
+  const FormatEntry &e = entry(format);
+  llvm::Expected<int64_t> bytesPerRow = rowBytes(format, cols);
+  assert(bytesPerRow && "row length not a multiple of the block size");
+  int64_t stride = bytesPerRow ? *bytesPerRow : 0;
+  llvm::consumeError(bytesPerRow.takeError());
+  assert(static_cast<int64_t>(src.size()) == rows * cols &&
+         static_cast<int64_t>(quantized.size()) == rows * stride &&
+         "weightedSquaredError buffer sizes do not match rows x cols");
+  // One partial sum per row, added in row order: the result does not
+  // depend on the thread count.
+  std::vector<double> perRow(rows, 0.0);
+  rt::parallelFor(rows, rowGrain(cols), [&](int64_t begin, int64_t end) {
+    std::vector<float> decoded(cols);
+    for (int64_t r = begin; r < end; ++r) {
+      e.dequantizeRow(quantized.data() + r * stride, cols, decoded.data());
+      const float *x = src.data() + r * cols;
+      double sum = 0.0;
+      for (int64_t c = 0; c < cols; ++c) {
+        double diff = static_cast<double>(x[c]) - decoded[c];
+        sum += (importance ? importance[c] : 1.0) * diff * diff;
+      }
+      perRow[r] = sum;
+    }
+  });
+  double total = 0.0;
+  for (double s : perRow)
+    total += s;
+  return total;
+}
+
+} // namespace phiq::quant

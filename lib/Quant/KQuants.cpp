@@ -1,0 +1,607 @@
+//===- KQuants.cpp - Q2_K, Q3_K, Q4_K, Q5_K, Q6_K quantizers ----*- C++ -*-===//
+//
+// A K-quant super-block stores y = d*sc_j * q - dmin*m_j (Q2_K, Q4_K,
+// Q5_K) or y = d*sc_j * q (Q3_K, Q6_K) for sub-block j, with integer codes
+// q, integer sub-block scales sc_j and mins m_j, and binary16 d, dmin
+// (KQuantLayout.h). The quantizer minimizes the weighted error of the
+// decoded block,
+//
+//   E = sum_i w_i (x_i - y_i)^2,   w = importance (imatrix) or 1,
+//
+// in three steps (ggml's reference does the first two with heuristic
+// weights and stops; the third step is what makes ours never worse):
+//
+//   1. Sub-block fit: continuous (a_j, b_j) minimizing
+//      sum w (x - a_j q + b_j)^2 (b_j >= 0) or sum w (x - a_j q)^2, by a
+//      scan of inverse scales plus least squares (ScaleSearch.h).
+//   2. Super-scales: d (and dmin) from a scan of d = max|a| / (top + t)
+//      with the least-squares d* = sum s a c / sum s c^2 for the codes
+//      c_j = round(a_j / d), weighted by each sub-block's sensitivity
+//      s_j = sum w q^2 (sum w for the mins); the max-based d that ggml uses
+//      is always a candidate. Each candidate is rounded to binary16 and
+//      measured exactly (codes re-rounded for the decoded steps).
+//   3. Refinement, repeated while E drops:
+//      a. per sub-block, sc_j +- 1 and m_j +- 1 and the rounded least-
+//         squares (a, b) of its current codes, keeping what lowers E;
+//      b. the least-squares (d, dmin) for the current integer sc, m, q
+//         (a 2x2 system), rounded to binary16 with one-ulp neighbours.
+//
+// Every error above is computed from exactly the floats ggml's dequantizer
+// produces (dl = d * sc, ml = dmin * m, y = dl * q - ml), so "lower E" is
+// lower in llama.cpp too.
+//
+//===----------------------------------------------------------------------===//
+
+#include "KQuantLayout.h"
+#include "RowCodecs.h"
+#include "ScaleSearch.h"
+#include "SearchKernels.h"
+
+#include "phiq/Quant/Fp16.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+namespace phiq::quant::detail {
+static int dbgIters() { static int v = getenv("DBG_ITERS") ? atoi(getenv("DBG_ITERS")) : 4; return v; }
+namespace {
+
+/// How far (in code units) the sub-block scans look past the end of the
+/// code range: wider for few levels, where clipping pays off more.
+float subBlockSpan(const KFormatShape &shape) {
+  return shape.qmax - shape.qmin <= 7 ? 1.5f : 1.0f;
+}
+
+int clampInt(int v, int lo, int hi) { return v < lo ? lo : (v > hi ? hi : v); }
+
+int roundToInt(float v) { return static_cast<int>(std::lrint(v)); }
+
+/// Step 2's scan: candidate super-scales for sub-block values v_j with
+/// sensitivities s_j and integer codes in [cmin, cmax]. Writes the
+/// max-based scale (the extreme value on the end of the code range) and the
+/// best least-squares scale of the scan; returns how many (0 if all v are
+/// zero).
+int superScaleCandidates(const float *v, const float *s, int count, int cmin,
+                         int cmax, float *out) {
+  float amax = 0.0f, extreme = 0.0f;
+  for (int j = 0; j < count; ++j)
+    if (std::fabs(v[j]) > amax) {
+      amax = std::fabs(v[j]);
+      extreme = v[j];
+    }
+  if (amax < kGroupZero)
+    return 0;
+  // ggml maps the extreme onto the negative end when there is one.
+  out[0] = extreme / static_cast<float>(cmin < 0 ? cmin : cmax);
+  double bestProxy = -1.0;
+  float bestScale = 0.0f;
+  auto consider = [&](float target) {
+    float scale = extreme / target;
+    float inv = 1.0f / scale;
+    double svc = 0.0, scc = 0.0;
+    for (int j = 0; j < count; ++j) {
+      float c = static_cast<float>(clampInt(roundToInt(v[j] * inv), cmin, cmax));
+      svc += static_cast<double>(s[j]) * v[j] * c;
+      scc += static_cast<double>(s[j]) * c * c;
+    }
+    if (!(scc > 0.0))
+      return;
+    // The proxy error sum s (v - d* c)^2 is sum s v^2 - svc^2 / scc.
+    double gain = svc * svc / scc;
+    if (gain > bestProxy) {
+      bestProxy = gain;
+      bestScale = static_cast<float>(svc / scc);
+    }
+  };
+  for (int k = -16; k <= 8; ++k) {
+    float t = static_cast<float>(k) / 8.0f;
+    consider(static_cast<float>(cmax) + t);
+    if (cmin < 0)
+      consider(static_cast<float>(cmin) - t);
+  }
+  if (bestScale == 0.0f || bestScale == out[0])
+    return 1;
+  out[1] = bestScale;
+  return 2;
+}
+
+/// The binary16 super-scales step 2 measures: each candidate rounded (a
+/// candidate that underflows to zero is replaced by the smallest non-zero
+/// binary16 of its sign) and zero, which decodes the sub-blocks to their
+/// mins alone (or to zeros): a floor no search result may lose to.
+int storedScales(const float *candidates, int count, float *out) {
+  int len = 0;
+  out[len++] = 0.0f;
+  for (int i = 0; i < count; ++i) {
+    float v = roundToFp16(candidates[i]);
+    if (v == 0.0f)
+      v = fp16Neighbor(candidates[i] < 0.0f ? -0.0f : 0.0f, 1);
+    bool seen = false;
+    for (int k = 0; k < len; ++k)
+      seen |= out[k] == v;
+    if (!seen)
+      out[len++] = v;
+  }
+  return len;
+}
+
+//===-- Affine formats: Q2_K, Q4_K, Q5_K ------------------------------------===//
+
+class AffineSolver {
+public:
+  AffineSolver(const KFormatShape &shape, const SearchKernels &kernels,
+               const float *x, const float *w)
+      : shape(shape), kernels(kernels), x(x), w(w), n(shape.subLength),
+        S(shape.subBlocks), top(static_cast<float>(shape.qmax)) {}
+
+  void solve(KBlock &out);
+
+private:
+  /// E of sub-block j with integer scale/min (sc, m) under the current
+  /// d, dmin; codes into `q`.
+  float subError(int j, int sc, int m, float *codes) const {
+    float dl = d * static_cast<float>(sc);
+    float ml = dmin * static_cast<float>(m);
+    return kernels.requantAffine(x + j * n, w + j * n, n, dl, ml, top, codes);
+  }
+
+  /// Re-rounds every sub-block for candidate (d, dmin) with the current
+  /// integer scales; returns the total E.
+  double totalError(float dc, float mc, float *codes, float *errors) const {
+    double total = 0.0;
+    for (int j = 0; j < S; ++j) {
+      float dl = dc * static_cast<float>(sc[j]);
+      float ml = mc * static_cast<float>(m[j]);
+      errors[j] = kernels.requantAffine(x + j * n, w + j * n, n, dl, ml, top,
+                                        codes + j * n);
+      total += errors[j];
+    }
+    return total;
+  }
+
+  /// Integer scales and mins for (dc, mc) from the continuous fits.
+  void roundScales(float dc, float mc) {
+    for (int j = 0; j < S; ++j) {
+      sc[j] = dc > 0.0f ? clampInt(roundToInt(a[j] / dc), 0, shape.scMax) : 0;
+      m[j] = mc > 0.0f ? clampInt(roundToInt(b[j] / mc), 0, shape.mMax) : 0;
+    }
+  }
+
+  bool refineSubBlocks();
+  bool refineSuperScales();
+
+  const KFormatShape &shape;
+  const SearchKernels &kernels;
+  const float *x, *w;
+  int n, S;
+  float top;
+  // Step 1.
+  float a[16], b[16];
+  // Current solution.
+  float d = 0.0f, dmin = 0.0f;
+  int sc[16], m[16];
+  float q[kSuperBlock];
+  float err[16];
+};
+
+void AffineSolver::solve(KBlock &out) {
+  float span = subBlockSpan(shape);
+  float sensScale[16], sensMin[16];
+  for (int j = 0; j < S; ++j) {
+    AffineFit fit = fitAffine(x + j * n, w + j * n, n, shape.qmax, true, span);
+    a[j] = fit.scale;
+    b[j] = -fit.offset;
+    double sq = 0.0, sw = 0.0;
+    float inv = a[j] > 0.0f ? 1.0f / a[j] : 0.0f;
+    for (int i = 0; i < n; ++i) {
+      float c = (x[j * n + i] + b[j]) * inv;
+      sq += w[j * n + i] * c * c;
+      sw += w[j * n + i];
+    }
+    sensScale[j] = static_cast<float>(sq);
+    sensMin[j] = static_cast<float>(sw);
+  }
+
+  float dCand[2], mCand[2];
+  int dCount = superScaleCandidates(a, sensScale, S, 0, shape.scMax, dCand);
+  int mCount = superScaleCandidates(b, sensMin, S, 0, shape.mMax, mCand);
+  float dList[4], mList[4];
+  int dLen = storedScales(dCand, dCount, dList);
+  int mLen = storedScales(mCand, mCount, mList);
+
+  // Step 2: every (d, dmin) candidate, measured exactly.
+  double best = -1.0;
+  float trialQ[kSuperBlock];
+  float trialErr[16];
+  int bestSc[16], bestM[16];
+  for (int id = 0; id < dLen; ++id) {
+    for (int im = 0; im < mLen; ++im) {
+      float dc = dList[id], mc = mList[im];
+      roundScales(dc, mc);
+      double e = totalError(dc, mc, trialQ, trialErr);
+      if (best < 0.0 || e < best) {
+        best = e;
+        d = dc;
+        dmin = mc;
+        std::memcpy(bestSc, sc, sizeof(sc));
+        std::memcpy(bestM, m, sizeof(m));
+        std::memcpy(q, trialQ, sizeof(q));
+        std::memcpy(err, trialErr, sizeof(err));
+      }
+    }
+  }
+  std::memcpy(sc, bestSc, sizeof(sc));
+  std::memcpy(m, bestM, sizeof(m));
+
+  // Step 3.
+  for (int iter = 0; iter < dbgIters(); ++iter) {
+    bool changed = refineSubBlocks();
+    changed |= refineSuperScales();
+    if (!changed)
+      break;
+  }
+
+  out = KBlock();
+  out.d = fp32ToFp16Bits(d);
+  out.dmin = fp32ToFp16Bits(dmin);
+  for (int j = 0; j < S; ++j) {
+    out.sc[j] = static_cast<int16_t>(sc[j]);
+    out.m[j] = static_cast<int16_t>(m[j]);
+  }
+  for (int i = 0; i < kSuperBlock; ++i)
+    out.q[i] = static_cast<int8_t>(q[i]);
+}
+
+bool AffineSolver::refineSubBlocks() {
+  bool changed = false;
+  float trial[32];
+  for (int j = 0; j < S; ++j) {
+    int bestSc = sc[j], bestM = m[j];
+    float bestErr = err[j];
+    auto consider = [&](int s, int mm) {
+      s = clampInt(s, 0, shape.scMax);
+      mm = clampInt(mm, 0, shape.mMax);
+      if (s == bestSc && mm == bestM)
+        return;
+      float e = subError(j, s, mm, trial);
+      if (e < bestErr) {
+        bestErr = e;
+        bestSc = s;
+        bestM = mm;
+        std::memcpy(q + j * n, trial, n * sizeof(float));
+      }
+    };
+    for (int ds = -1; ds <= 1; ++ds)
+      for (int dm = -1; dm <= 1; ++dm)
+        if (ds || dm)
+          consider(sc[j] + ds, m[j] + dm);
+    // Least squares for the current codes: y = alpha q + c, c <= 0.
+    double sw = 0, sq = 0, sqq = 0, sx = 0, sxq = 0;
+    for (int i = 0; i < n; ++i) {
+      double wi = w[j * n + i], qi = q[j * n + i], xi = x[j * n + i];
+      sw += wi;
+      sq += wi * qi;
+      sqq += wi * qi * qi;
+      sx += wi * xi;
+      sxq += wi * xi * qi;
+    }
+    double alpha, c;
+    if (!solve2x2(sqq, sq, sw, sxq, sx, alpha, c) || c > 0.0) {
+      c = 0.0;
+      alpha = sqq > 0.0 ? sxq / sqq : 0.0;
+    }
+    if (d > 0.0f && alpha > 0.0)
+      consider(roundToInt(static_cast<float>(alpha / d)),
+               dmin > 0.0f ? roundToInt(static_cast<float>(-c / dmin)) : 0);
+    if (bestSc != sc[j] || bestM != m[j]) {
+      sc[j] = bestSc;
+      m[j] = bestM;
+      err[j] = bestErr;
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+bool AffineSolver::refineSuperScales() {
+  // E(d, dmin) = sum w (x - d u + dmin v)^2 with u = sc_j q, v = m_j.
+  double suu = 0, suv = 0, svv = 0, sxu = 0, sxv = 0;
+  for (int j = 0; j < S; ++j) {
+    for (int i = 0; i < n; ++i) {
+      double wi = w[j * n + i], xi = x[j * n + i];
+      double u = static_cast<double>(sc[j]) * q[j * n + i];
+      double v = m[j];
+      suu += wi * u * u;
+      suv += wi * u * v;
+      svv += wi * v * v;
+      sxu += wi * xi * u;
+      sxv += wi * xi * v;
+    }
+  }
+  double dd, mm;
+  // Normal equations in (d, -dmin).
+  if (!solve2x2(suu, suv, svv, sxu, sxv, dd, mm)) {
+    if (!(suu > 0.0))
+      return false;
+    dd = sxu / suu;
+    mm = 0.0;
+  }
+  mm = -mm;
+  if (mm < 0.0) {
+    mm = 0.0;
+    dd = suu > 0.0 ? sxu / suu : 0.0;
+  }
+  if (!(dd > 0.0))
+    return false;
+  double current = 0.0;
+  for (int j = 0; j < S; ++j)
+    current += err[j];
+  float bestD = d, bestM = dmin;
+  double best = current;
+  float trialQ[kSuperBlock], bestQ[kSuperBlock];
+  float trialErr[16], bestErr[16];
+  for (int kd = -1; kd <= 1; ++kd) {
+    for (int km = -1; km <= 1; ++km) {
+      float dc = fp16Neighbor(static_cast<float>(dd), kd);
+      float mc = fp16Neighbor(static_cast<float>(mm), km);
+      if (dc == d && mc == dmin)
+        continue;
+      double e = totalError(dc, mc, trialQ, trialErr);
+      if (e < best) {
+        best = e;
+        bestD = dc;
+        bestM = mc;
+        std::memcpy(bestQ, trialQ, sizeof(bestQ));
+        std::memcpy(bestErr, trialErr, sizeof(bestErr));
+      }
+    }
+  }
+  if (!(best < current))
+    return false;
+  d = bestD;
+  dmin = bestM;
+  std::memcpy(q, bestQ, sizeof(q));
+  std::memcpy(err, bestErr, sizeof(err));
+  return true;
+}
+
+//===-- Symmetric formats: Q3_K, Q6_K ----------------------------------------===//
+
+class SymmetricSolver {
+public:
+  SymmetricSolver(const KFormatShape &shape, const SearchKernels &kernels,
+                  const float *x, const float *w)
+      : shape(shape), kernels(kernels), x(x), w(w), n(shape.subLength),
+        S(shape.subBlocks), qmin(static_cast<float>(shape.qmin)),
+        qmax(static_cast<float>(shape.qmax)) {}
+
+  void solve(KBlock &out);
+
+private:
+  float subError(int j, float dc, int s, float *codes) const {
+    return kernels.requantSymmetric(x + j * n, w + j * n, n,
+                                    dc * static_cast<float>(s), qmin, qmax,
+                                    codes);
+  }
+
+  double totalError(float dc, float *codes, float *errors) const {
+    double total = 0.0;
+    for (int j = 0; j < S; ++j) {
+      errors[j] = subError(j, dc, sc[j], codes + j * n);
+      total += errors[j];
+    }
+    return total;
+  }
+
+  bool refineSubBlocks();
+  bool refineSuperScale();
+
+  const KFormatShape &shape;
+  const SearchKernels &kernels;
+  const float *x, *w;
+  int n, S;
+  float qmin, qmax;
+  float a[16];
+  float d = 0.0f;
+  int sc[16];
+  float q[kSuperBlock];
+  float err[16];
+};
+
+void SymmetricSolver::solve(KBlock &out) {
+  float span = subBlockSpan(shape);
+  float sens[16];
+  for (int j = 0; j < S; ++j) {
+    SymmetricFit fit =
+        fitSymmetric(x + j * n, w + j * n, n, shape.qmin, shape.qmax, span);
+    a[j] = fit.scale;
+    double sq = 0.0;
+    float inv = a[j] != 0.0f ? 1.0f / a[j] : 0.0f;
+    for (int i = 0; i < n; ++i) {
+      float c = x[j * n + i] * inv;
+      sq += w[j * n + i] * c * c;
+    }
+    sens[j] = static_cast<float>(sq);
+  }
+
+  float dCand[2], dList[4];
+  int dCount = superScaleCandidates(a, sens, S, shape.scMin, shape.scMax, dCand);
+  int dLen = storedScales(dCand, dCount, dList);
+  std::memset(sc, 0, sizeof(sc));
+  double best = -1.0;
+  float trialQ[kSuperBlock];
+  float trialErr[16];
+  int bestSc[16];
+  for (int id = 0; id < dLen; ++id) {
+    float dc = dList[id];
+    for (int j = 0; j < S; ++j)
+      sc[j] = dc != 0.0f ? clampInt(roundToInt(a[j] / dc), shape.scMin,
+                                    shape.scMax)
+                         : 0;
+    double e = totalError(dc, trialQ, trialErr);
+    if (best < 0.0 || e < best) {
+      best = e;
+      d = dc;
+      std::memcpy(bestSc, sc, sizeof(sc));
+      std::memcpy(q, trialQ, sizeof(q));
+      std::memcpy(err, trialErr, sizeof(err));
+    }
+  }
+  std::memcpy(sc, bestSc, sizeof(sc));
+  for (int iter = 0; iter < dbgIters(); ++iter) {
+    bool changed = refineSubBlocks();
+    changed |= refineSuperScale();
+    if (!changed)
+      break;
+  }
+
+  out = KBlock();
+  out.d = fp32ToFp16Bits(d);
+  for (int j = 0; j < S; ++j)
+    out.sc[j] = static_cast<int16_t>(sc[j]);
+  for (int i = 0; i < kSuperBlock; ++i)
+    out.q[i] = static_cast<int8_t>(q[i]);
+}
+
+bool SymmetricSolver::refineSubBlocks() {
+  if (d == 0.0f)
+    return false;
+  bool changed = false;
+  float trial[32];
+  for (int j = 0; j < S; ++j) {
+    int bestSc = sc[j];
+    float bestErr = err[j];
+    auto consider = [&](int s) {
+      s = clampInt(s, shape.scMin, shape.scMax);
+      if (s == bestSc)
+        return;
+      float e = subError(j, d, s, trial);
+      if (e < bestErr) {
+        bestErr = e;
+        bestSc = s;
+        std::memcpy(q + j * n, trial, n * sizeof(float));
+      }
+    };
+    consider(sc[j] - 1);
+    consider(sc[j] + 1);
+    double sxq = 0, sqq = 0;
+    for (int i = 0; i < n; ++i) {
+      double wi = w[j * n + i], qi = q[j * n + i];
+      sxq += wi * x[j * n + i] * qi;
+      sqq += wi * qi * qi;
+    }
+    if (sqq > 0.0)
+      consider(roundToInt(static_cast<float>(sxq / sqq / d)));
+    if (bestSc != sc[j]) {
+      sc[j] = bestSc;
+      err[j] = bestErr;
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+bool SymmetricSolver::refineSuperScale() {
+  // E(d) = sum w (x - d u)^2 with u = sc_j q: d* = sum w x u / sum w u^2.
+  double sxu = 0, suu = 0;
+  for (int j = 0; j < S; ++j)
+    for (int i = 0; i < n; ++i) {
+      double wi = w[j * n + i];
+      double u = static_cast<double>(sc[j]) * q[j * n + i];
+      sxu += wi * x[j * n + i] * u;
+      suu += wi * u * u;
+    }
+  if (!(suu > 0.0))
+    return false;
+  float dd = static_cast<float>(sxu / suu);
+  double current = 0.0;
+  for (int j = 0; j < S; ++j)
+    current += err[j];
+  double best = current;
+  float bestD = d;
+  float trialQ[kSuperBlock], bestQ[kSuperBlock];
+  float trialErr[16], bestErr[16];
+  for (int k = -1; k <= 1; ++k) {
+    float dc = fp16Neighbor(dd, k);
+    if (dc == d)
+      continue;
+    double e = totalError(dc, trialQ, trialErr);
+    if (e < best) {
+      best = e;
+      bestD = dc;
+      std::memcpy(bestQ, trialQ, sizeof(bestQ));
+      std::memcpy(bestErr, trialErr, sizeof(bestErr));
+    }
+  }
+  if (!(best < current))
+    return false;
+  d = bestD;
+  std::memcpy(q, bestQ, sizeof(q));
+  std::memcpy(err, bestErr, sizeof(err));
+  return true;
+}
+
+//===-- Rows ---------------------------------------------------------------===//
+
+void quantizeKRow(KFormat format, const float *x, int64_t cols,
+                  const float *importance, uint8_t *out) {
+  const KFormatShape &shape = kShape(format);
+  float ones[kSuperBlock], weights[kSuperBlock];
+  for (int i = 0; i < kSuperBlock; ++i)
+    ones[i] = 1.0f;
+  const SearchKernels &kernels = searchKernels();
+  KBlock block;
+  for (int64_t sb = 0; sb < cols / kSuperBlock; ++sb) {
+    const float *xb = x + sb * kSuperBlock;
+    const float *wb = ones;
+    if (importance) {
+      // A sub-block whose weights are all zero is fitted with unit weights
+      // (its error counts for nothing; this keeps its codes sensible).
+      for (int j = 0; j < shape.subBlocks; ++j) {
+        const float *src = importance + sb * kSuperBlock + j * shape.subLength;
+        const float *use = usableWeights(src, shape.subLength,
+                                         weights + j * shape.subLength);
+        if (use == src)
+          std::memcpy(weights + j * shape.subLength, src,
+                      shape.subLength * sizeof(float));
+      }
+      wb = weights;
+    }
+    if (shape.mMax) {
+      AffineSolver(shape, kernels, xb, wb).solve(block);
+    } else {
+      SymmetricSolver(shape, kernels, xb, wb).solve(block);
+    }
+    packKBlock(format, block, out + sb * shape.bytes);
+  }
+}
+
+void dequantizeKRow(KFormat format, const uint8_t *in, int64_t cols,
+                    float *out) {
+  const KFormatShape &shape = kShape(format);
+  KBlock block;
+  for (int64_t sb = 0; sb < cols / kSuperBlock; ++sb) {
+    unpackKBlock(format, in + sb * shape.bytes, block);
+    decodeKBlock(format, block, out + sb * kSuperBlock);
+  }
+}
+
+} // namespace
+
+#define PHIQ_K_ROW_CODECS(NAME)                                                \
+  void quantizeRow##NAME(const float *x, int64_t cols,                         \
+                         const float *importance, uint8_t *out) {              \
+    quantizeKRow(KFormat::NAME, x, cols, importance, out);                     \
+  }                                                                            \
+  void dequantizeRow##NAME(const uint8_t *in, int64_t cols, float *out) {      \
+    dequantizeKRow(KFormat::NAME, in, cols, out);                              \
+  }
+PHIQ_K_ROW_CODECS(Q2_K)
+PHIQ_K_ROW_CODECS(Q3_K)
+PHIQ_K_ROW_CODECS(Q4_K)
+PHIQ_K_ROW_CODECS(Q5_K)
+PHIQ_K_ROW_CODECS(Q6_K)
+#undef PHIQ_K_ROW_CODECS
+
+} // namespace phiq::quant::detail

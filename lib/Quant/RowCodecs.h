@@ -1,0 +1,69 @@
+//===- RowCodecs.h - One-row quantizers and decoders per format -*- C++ -*-===//
+//
+// The registry in BlockFormat.cpp validates sizes, spreads rows over
+// threads and dispatches here. Each function handles one row of `cols`
+// elements, a whole number of the format's blocks; `importance` is null or
+// `cols` finite non-negative weights, and `x` is finite.
+//
+//===----------------------------------------------------------------------===//
+#ifndef PHIQ_LIB_QUANT_ROWCODECS_H
+#define PHIQ_LIB_QUANT_ROWCODECS_H
+
+#include <cstdint>
+
+namespace phiq::quant::detail {
+
+using QuantizeRowFn = void (*)(const float *x, int64_t cols,
+                               const float *importance, uint8_t *out);
+using DequantizeRowFn = void (*)(const uint8_t *in, int64_t cols, float *out);
+
+// Float formats (Fp16.cpp conversions; importance is ignored).
+void quantizeRowF32(const float *x, int64_t cols, const float *, uint8_t *out);
+void dequantizeRowF32(const uint8_t *in, int64_t cols, float *out);
+void quantizeRowF16(const float *x, int64_t cols, const float *, uint8_t *out);
+void dequantizeRowF16(const uint8_t *in, int64_t cols, float *out);
+void quantizeRowBF16(const float *x, int64_t cols, const float *, uint8_t *out);
+void dequantizeRowBF16(const uint8_t *in, int64_t cols, float *out);
+
+// Legacy 32-element blocks (LegacyQuants.cpp).
+void quantizeRowQ8_0(const float *x, int64_t cols, const float *importance,
+                     uint8_t *out);
+void dequantizeRowQ8_0(const uint8_t *in, int64_t cols, float *out);
+void quantizeRowQ4_0(const float *x, int64_t cols, const float *importance,
+                     uint8_t *out);
+void dequantizeRowQ4_0(const uint8_t *in, int64_t cols, float *out);
+void quantizeRowQ4_1(const float *x, int64_t cols, const float *importance,
+                     uint8_t *out);
+void dequantizeRowQ4_1(const uint8_t *in, int64_t cols, float *out);
+void quantizeRowQ5_0(const float *x, int64_t cols, const float *importance,
+                     uint8_t *out);
+void dequantizeRowQ5_0(const uint8_t *in, int64_t cols, float *out);
+void quantizeRowQ5_1(const float *x, int64_t cols, const float *importance,
+                     uint8_t *out);
+void dequantizeRowQ5_1(const uint8_t *in, int64_t cols, float *out);
+
+// K-quants (KQuants.cpp; layouts in KQuantLayout.cpp).
+void quantizeRowQ2_K(const float *x, int64_t cols, const float *importance,
+                     uint8_t *out);
+void dequantizeRowQ2_K(const uint8_t *in, int64_t cols, float *out);
+void quantizeRowQ3_K(const float *x, int64_t cols, const float *importance,
+                     uint8_t *out);
+void dequantizeRowQ3_K(const uint8_t *in, int64_t cols, float *out);
+void quantizeRowQ4_K(const float *x, int64_t cols, const float *importance,
+                     uint8_t *out);
+void dequantizeRowQ4_K(const uint8_t *in, int64_t cols, float *out);
+void quantizeRowQ5_K(const float *x, int64_t cols, const float *importance,
+                     uint8_t *out);
+void dequantizeRowQ5_K(const uint8_t *in, int64_t cols, float *out);
+void quantizeRowQ6_K(const float *x, int64_t cols, const float *importance,
+                     uint8_t *out);
+void dequantizeRowQ6_K(const uint8_t *in, int64_t cols, float *out);
+
+// IQ4_NL (IQ4NL.cpp).
+void quantizeRowIQ4_NL(const float *x, int64_t cols, const float *importance,
+                       uint8_t *out);
+void dequantizeRowIQ4_NL(const uint8_t *in, int64_t cols, float *out);
+
+} // namespace phiq::quant::detail
+
+#endif // PHIQ_LIB_QUANT_ROWCODECS_H

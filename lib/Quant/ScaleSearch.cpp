@@ -1,0 +1,155 @@
+//===- ScaleSearch.cpp - Weighted least-squares scale fits -------*- C++ -*-===//
+//
+// The grid scans and Lloyd polishing described in ScaleSearch.h. The
+// per-candidate sums run in float lanes (they vectorize); the error of a
+// candidate, a small difference of those sums, is formed in double.
+//
+//===----------------------------------------------------------------------===//
+
+#include "ScaleSearch.h"
+#include "SearchKernels.h"
+
+#include "phiq/Quant/Fp16.h"
+
+#include <cmath>
+#include <limits>
+
+namespace phiq::quant::detail {
+
+const float *usableWeights(const float *w, int n, float *scratch) {
+  float sum = 0.0f;
+  for (int i = 0; i < n; ++i)
+    sum += w[i];
+  if (sum > 0.0f)
+    return w;
+  for (int i = 0; i < n; ++i)
+    scratch[i] = 1.0f;
+  return scratch;
+}
+
+bool solve2x2(double suu, double suv, double svv, double sxu, double sxv,
+              double &a, double &b) {
+  double det = suu * svv - suv * suv;
+  if (!(det > 1e-12 * suu * svv) || !(det > 0.0))
+    return false;
+  a = (sxu * svv - sxv * suv) / det;
+  b = (suu * sxv - suv * sxu) / det;
+  return true;
+}
+
+float fp16Neighbor(float value, int ulps) {
+  uint16_t half = fp32ToFp16Bits(value);
+  int magnitude = (half & 0x7fff) + ulps;
+  magnitude = magnitude < 0 ? 0 : (magnitude > 0x7bff ? 0x7bff : magnitude);
+  return fp16BitsToFp32(static_cast<uint16_t>((half & 0x8000) | magnitude));
+}
+
+SymmetricFit fitSymmetric(const float *x, const float *w, int n, int qmin,
+                          int qmax, float span) {
+  float amax = 0.0f, extreme = 0.0f;
+  for (int i = 0; i < n; ++i) {
+    if (std::fabs(x[i]) > amax) {
+      amax = std::fabs(x[i]);
+      extreme = x[i];
+    }
+  }
+  SymmetricFit best;
+  if (amax < kGroupZero)
+    return best;
+  const SearchKernels &kernels = searchKernels();
+  double bestScore = -1.0;
+  float lo = static_cast<float>(qmin), hi = static_cast<float>(qmax);
+  // Codes q = clamp(round(iscale * x)) and the least-squares scale
+  // a = sum w x q / sum w q^2 they imply, scored by the error reduction
+  // (sum w x q)^2 / sum w q^2.
+  auto consider = [&](float iscale) {
+    FitSums t = kernels.fitSums(x, w, n, 0.0f, iscale, lo, hi);
+    if (!(t.qq > 0.0f))
+      return false;
+    double score = double(t.xq) * t.xq / t.qq;
+    if (score <= bestScore)
+      return false;
+    bestScore = score;
+    best.scale = static_cast<float>(double(t.xq) / t.qq);
+    best.gain = score;
+    return true;
+  };
+  // The extreme value lands on qmin + k/10 or on qmax + k/10.
+  int steps = static_cast<int>(span * kGridStepsPerUnit + 0.5f);
+  for (int k = -steps; k <= steps; ++k) {
+    float delta = static_cast<float>(k) / kGridStepsPerUnit;
+    consider((lo + delta) / extreme);
+    consider((hi + delta) / extreme);
+  }
+  // Lloyd: codes from the best scale, then the scale from those codes.
+  for (int iter = 0; iter < 4 && best.scale != 0.0f; ++iter)
+    if (!consider(1.0f / best.scale))
+      break;
+  return best;
+}
+
+AffineFit fitAffine(const float *x, const float *w, int n, int nmax,
+                    bool offsetNonPositive, float span) {
+  float lo = x[0], hi = x[0];
+  double sw = 0.0, swx = 0.0, swxx = 0.0;
+  for (int i = 0; i < n; ++i) {
+    lo = x[i] < lo ? x[i] : lo;
+    hi = x[i] > hi ? x[i] : hi;
+    sw += w[i];
+    swx += static_cast<double>(w[i]) * x[i];
+    swxx += static_cast<double>(w[i]) * x[i] * x[i];
+  }
+  if (offsetNonPositive && lo > 0.0f)
+    lo = 0.0f;
+  AffineFit best;
+  best.offset = lo;
+  if (!(hi > lo))
+    return best;
+  double bestError = std::numeric_limits<double>::infinity();
+  float top = static_cast<float>(nmax);
+  // Codes q_i = clamp(round((x_i - base) * iscale), 0, nmax), then the
+  // least-squares (a, c) for them, with c clamped to <= 0 when asked.
+  const SearchKernels &kernels = searchKernels();
+  auto consider = [&](float base, float iscale) {
+    FitSums t = kernels.fitSums(x, w, n, base, iscale, 0.0f, top);
+    double sq = t.q, sqq = t.qq, sxq = t.xq;
+    double a, c;
+    if (!solve2x2(sqq, sq, sw, sxq, swx, a, c)) {
+      if (!(sqq > 0.0))
+        return false;
+      a = sxq / sqq;
+      c = 0.0;
+    }
+    if (offsetNonPositive && c > 0.0) {
+      c = 0.0;
+      a = sqq > 0.0 ? sxq / sqq : 0.0;
+    }
+    if (!(a > 0.0))
+      return false;
+    double error = swxx - 2.0 * a * sxq - 2.0 * c * swx + a * a * sqq +
+                   2.0 * a * c * sq + c * c * sw;
+    if (error >= bestError)
+      return false;
+    bestError = error;
+    best.scale = static_cast<float>(a);
+    best.offset = static_cast<float>(c);
+    return true;
+  };
+  float range = hi - lo;
+  int steps = static_cast<int>(span * kGridStepsPerUnit + 0.5f);
+  for (int k = -steps; k <= steps; ++k)
+    consider(lo, (top + static_cast<float>(k) / kGridStepsPerUnit) / range);
+  if (best.scale == 0.0f) {
+    // Nothing well-posed (e.g. zero weights on all but one value): plain
+    // min/max quantization.
+    best.scale = range / top;
+    best.offset = lo;
+    return best;
+  }
+  for (int iter = 0; iter < 4; ++iter)
+    if (!consider(best.offset, 1.0f / best.scale))
+      break;
+  return best;
+}
+
+} // namespace phiq::quant::detail

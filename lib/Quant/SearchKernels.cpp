@@ -1,0 +1,128 @@
+//===- SearchKernels.cpp - Portable search loops and dispatch ---*- C++ -*-===//
+//
+// The portable versions of the loops in SearchKernels.h, written as eight
+// explicit lanes so they compute exactly what the AVX2 versions compute
+// (see SearchKernelsAVX2.cpp), and the choice between them by CPU level.
+//
+//===----------------------------------------------------------------------===//
+
+#include "SearchKernels.h"
+#include "ScaleSearch.h"
+
+#include "phiq/Runtime/Kernels.h"
+
+namespace phiq::quant::detail {
+
+const float kIQ4Grid[16] = {-127, -104, -83, -65, -49, -35, -22, -10,
+                            1,    13,   25,  38,  53,  69,  89,  113};
+
+namespace {
+
+float requantAffinePortable(const float *x, const float *w, int n, float dl,
+                            float ml, float top, float *q) {
+  float inv = dl > 0.0f ? 1.0f / dl : 0.0f;
+  float error[kLanes] = {};
+  for (int i0 = 0; i0 < n; i0 += kLanes)
+    for (int k = 0; k < kLanes; ++k) {
+      int i = i0 + k;
+      float v = roundNearest(clampFloat((x[i] + ml) * inv, 0.0f, top));
+      q[i] = v;
+      float diff = x[i] - (dl * v - ml);
+      error[k] += w[i] * diff * diff;
+    }
+  return sumLanes(error);
+}
+
+float requantSymmetricPortable(const float *x, const float *w, int n, float dl,
+                               float lo, float hi, float *q) {
+  float inv = dl != 0.0f ? 1.0f / dl : 0.0f;
+  float error[kLanes] = {};
+  for (int i0 = 0; i0 < n; i0 += kLanes)
+    for (int k = 0; k < kLanes; ++k) {
+      int i = i0 + k;
+      float v = roundNearest(clampFloat(x[i] * inv, lo, hi));
+      q[i] = v;
+      float diff = x[i] - dl * v;
+      error[k] += w[i] * diff * diff;
+    }
+  return sumLanes(error);
+}
+
+FitSums fitSumsPortable(const float *x, const float *w, int n, float base,
+                        float iscale, float lo, float hi) {
+  float sq[kLanes] = {}, sqq[kLanes] = {}, sxq[kLanes] = {};
+  for (int i0 = 0; i0 < n; i0 += kLanes)
+    for (int k = 0; k < kLanes; ++k) {
+      int i = i0 + k;
+      float q = roundNearest(clampFloat((x[i] - base) * iscale, lo, hi));
+      float wq = w[i] * q;
+      sq[k] += wq;
+      sqq[k] += wq * q;
+      sxq[k] += w[i] * x[i] * q;
+    }
+  return {sumLanes(sq), sumLanes(sqq), sumLanes(sxq)};
+}
+
+/// The grid value nearest v and its index: V[0] plus every gap whose
+/// midpoint lies below v (ties go to the lower value).
+inline float gridValue(float v, float &index) {
+  float value = kIQ4Grid[0], k = 0.0f;
+  for (int g = 0; g < 15; ++g) {
+    bool above = v > 0.5f * (kIQ4Grid[g] + kIQ4Grid[g + 1]);
+    value += above ? kIQ4Grid[g + 1] - kIQ4Grid[g] : 0.0f;
+    k += above ? 1.0f : 0.0f;
+  }
+  index = k;
+  return value;
+}
+
+FitSums gridSumsPortable(const float *x, const float *w, int n, float inv) {
+  float sq[kLanes] = {}, sqq[kLanes] = {}, sxq[kLanes] = {};
+  for (int i0 = 0; i0 < n; i0 += kLanes)
+    for (int k = 0; k < kLanes; ++k) {
+      int i = i0 + k;
+      float index;
+      float q = gridValue(x[i] * inv, index);
+      float wq = w[i] * q;
+      sq[k] += wq;
+      sqq[k] += wq * q;
+      sxq[k] += w[i] * x[i] * q;
+    }
+  return {sumLanes(sq), sumLanes(sqq), sumLanes(sxq)};
+}
+
+float gridErrorPortable(const float *x, const float *w, int n, float d,
+                        float *index) {
+  float inv = d != 0.0f ? 1.0f / d : 0.0f;
+  float error[kLanes] = {};
+  for (int i0 = 0; i0 < n; i0 += kLanes)
+    for (int k = 0; k < kLanes; ++k) {
+      int i = i0 + k;
+      float value = gridValue(x[i] * inv, index[i]);
+      float diff = x[i] - d * value;
+      error[k] += w[i] * diff * diff;
+    }
+  return sumLanes(error);
+}
+
+} // namespace
+
+const SearchKernels &portableSearchKernels() {
+  static const SearchKernels kernels = {
+      requantAffinePortable, requantSymmetricPortable, fitSumsPortable,
+      gridSumsPortable, gridErrorPortable};
+  return kernels;
+}
+
+#if !defined(__x86_64__)
+const SearchKernels *avx2SearchKernels() { return nullptr; }
+#endif
+
+const SearchKernels &searchKernels() {
+  if (rt::detectCpuLevel() != rt::CpuLevel::Portable)
+    if (const SearchKernels *avx2 = avx2SearchKernels())
+      return *avx2;
+  return portableSearchKernels();
+}
+
+} // namespace phiq::quant::detail

@@ -1,0 +1,64 @@
+//===- SearchKernels.h - Inner loops of the scale searches ------*- C++ -*-===//
+//
+// The searched quantizers spend nearly all their time in a handful of loops
+// over one group (16 or 32 values): round the group for a candidate scale,
+// and either measure the decoded error or accumulate the sums of a least-
+// squares fit. These are those loops, compiled once portably and once for
+// AVX2, picked by phiq::rt::detectCpuLevel().
+//
+// Both versions keep kLanes = 8 partial sums, lane k taking elements
+// i = k (mod 8), and add the lanes in order 0..7 at the end; every lane
+// operation is the same IEEE single-precision operation in the same order.
+// So the AVX2 and portable kernels return identical bits, and the bytes a
+// quantizer writes do not depend on the CPU that ran it.
+//
+// Codes are returned as floats (small integers, exact).
+//
+//===----------------------------------------------------------------------===//
+#ifndef PHIQ_LIB_QUANT_SEARCHKERNELS_H
+#define PHIQ_LIB_QUANT_SEARCHKERNELS_H
+
+#include <cstdint>
+
+namespace phiq::quant::detail {
+
+/// Weighted sums of a least-squares fit over one group.
+struct FitSums {
+  float q = 0.0f;  // sum w q
+  float qq = 0.0f; // sum w q^2
+  float xq = 0.0f; // sum w x q
+};
+
+struct SearchKernels {
+  /// Affine decode y = dl * q - ml with q = clamp(round((x + ml) / dl), 0,
+  /// top) (the reciprocal is 1 / dl, or 0 when dl is 0). Writes q, returns
+  /// sum w (x - y)^2.
+  float (*requantAffine)(const float *x, const float *w, int n, float dl,
+                         float ml, float top, float *q);
+  /// Symmetric decode y = dl * q with q = clamp(round(x / dl), lo, hi).
+  float (*requantSymmetric)(const float *x, const float *w, int n, float dl,
+                            float lo, float hi, float *q);
+  /// Sums for q = clamp(round((x - base) * iscale), lo, hi).
+  FitSums (*fitSums)(const float *x, const float *w, int n, float base,
+                     float iscale, float lo, float hi);
+  /// IQ4_NL: sums for q = the grid value nearest x * inv.
+  FitSums (*gridSums)(const float *x, const float *w, int n, float inv);
+  /// IQ4_NL: grid indices nearest x / d (as floats) and sum w (x - d V)^2.
+  float (*gridError)(const float *x, const float *w, int n, float d,
+                     float *index);
+};
+
+/// The IQ4_NL grid (ggml's kvalues_iq4nl), shared by IQ4NL.cpp.
+extern const float kIQ4Grid[16];
+
+/// The kernels for the CPU level in use now.
+const SearchKernels &searchKernels();
+
+/// The two implementations, for tests that compare them.
+const SearchKernels &portableSearchKernels();
+/// Null when this build or CPU has no AVX2 version.
+const SearchKernels *avx2SearchKernels();
+
+} // namespace phiq::quant::detail
+
+#endif // PHIQ_LIB_QUANT_SEARCHKERNELS_H

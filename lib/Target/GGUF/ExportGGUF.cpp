@@ -1,0 +1,395 @@
+//===- ExportGGUF.cpp - phi IR to a llama.cpp GGUF file ---------*- C++ -*-===//
+//
+// Maps a phi.model onto llama.cpp's `phi3` / `phimoe` GGUF layout: the
+// hyper-parameter keys llama.cpp reads for those architectures, the longrope
+// factor tensors (sized by the rotary dimensions / 2), the tokenizer, and
+// every weight under its GGUF name. Packed phiq weights are copied block for
+// block; float weights are converted on the fly. Tensors are produced one at
+// a time while the file is written, so memory stays at one tensor.
+//
+//===----------------------------------------------------------------------===//
+#include "phiq/Target/GGUF/ExportGGUF.h"
+
+#include "dialects/Phi/PhiOps.h"
+#include "dialects/Phi/PhiParams.h"
+#include "dialects/PhiQ/PhiQOps.h"
+#include "phiq/Quant/BlockFormat.h"
+#include "phiq/Quant/Recipe.h"
+#include "phiq/Target/GGUF/GGUFVocab.h"
+#include "phiq/Target/GGUF/GGUFWriter.h"
+#include "phiq/Target/GGUF/TensorNames.h"
+
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/MapVector.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+#include <cstring>
+#include <map>
+
+using namespace mlir;
+using namespace mlir::phi;
+using namespace phiq::gguf;
+namespace quant = ::phiq::quant;
+namespace params = ::phiq::params;
+using llvm::Error;
+
+namespace {
+
+Error fail(const llvm::Twine &message) {
+  return llvm::createStringError(message);
+}
+
+/// One GGUF tensor: a single weight, or the per-expert weights of a stacked
+/// expert tensor (in expert order).
+struct Source {
+  std::string ggufName;
+  std::vector<Operation *> parts;
+};
+
+/// The op that holds a weight's data: phi.weight or phiq.packed_weight.
+Operation *dataOp(Value weight) {
+  if (auto dq = weight.getDefiningOp<mlir::phiq_ir::DequantizeOp>())
+    return dq.getInput().getDefiningOp();
+  return weight.getDefiningOp();
+}
+
+std::string checkpointName(Operation *op) {
+  if (auto w = dyn_cast<WeightOp>(op))
+    if (auto p = dyn_cast<ParamAttr>(w.getValue()))
+      return p.getKey().str();
+  if (auto p = dyn_cast<mlir::phiq_ir::PackedWeightOp>(op))
+    return p.getBytes().getKey().str();
+  return "";
+}
+
+/// The GGUF block format a part is (or will be) stored in.
+quant::BlockFormat storedFormat(Operation *op, StringRef floatType,
+                                bool forceF32) {
+  if (auto packed = dyn_cast<mlir::phiq_ir::PackedWeightOp>(op))
+    return packed.getType().getScheme().getBlockFormat();
+  if (forceF32 || floatType == "f32")
+    return quant::BlockFormat::F32;
+  if (floatType == "f16")
+    return quant::BlockFormat::F16;
+  if (floatType == "bf16")
+    return quant::BlockFormat::BF16;
+  Type element = cast<WeightOp>(op).getType().getElementType();
+  if (element.isF16())
+    return quant::BlockFormat::F16;
+  if (element.isBF16())
+    return quant::BlockFormat::BF16;
+  return quant::BlockFormat::F32;
+}
+
+ArrayRef<int64_t> logicalShape(Operation *op) {
+  if (auto packed = dyn_cast<mlir::phiq_ir::PackedWeightOp>(op))
+    return packed.getType().getShape();
+  return cast<WeightOp>(op).getType().getShape();
+}
+
+/// Writes one part's bytes in `format` into `out`.
+Error fillPart(Operation *op, quant::BlockFormat format,
+               MutableArrayRef<uint8_t> out) {
+  if (auto packed = dyn_cast<mlir::phiq_ir::PackedWeightOp>(op)) {
+    auto tensor = resolveParam(packed.getBytes(), op);
+    if (!tensor)
+      return tensor.takeError();
+    if ((*tensor)->data.size() != out.size())
+      return fail("packed tensor '" + checkpointName(op) + "' has " +
+                  std::to_string((*tensor)->data.size()) + " bytes, expected " +
+                  std::to_string(out.size()));
+    std::memcpy(out.data(), (*tensor)->data.data(), out.size());
+    return Error::success();
+  }
+  auto weight = cast<WeightOp>(op);
+  std::vector<float> floats(
+      static_cast<size_t>(weight.getType().getNumElements()));
+  if (isa<ParamAttr>(weight.getValue())) {
+    auto tensor = resolveParam(weight);
+    if (!tensor)
+      return tensor.takeError();
+    params::convertToF32((*tensor)->dtype, (*tensor)->data.data(),
+                         floats.data(), int64_t(floats.size()));
+  } else if (auto dense = dyn_cast<DenseElementsAttr>(weight.getValue())) {
+    size_t i = 0;
+    for (APFloat v : dense.getValues<APFloat>()) {
+      bool lost;
+      v.convert(APFloat::IEEEsingle(), APFloat::rmNearestTiesToEven, &lost);
+      floats[i++] = v.convertToFloat();
+    }
+  }
+  int64_t cols = weight.getType().getShape().back();
+  return quant::quantize(format, floats, int64_t(floats.size()) / cols, cols,
+                         out);
+}
+
+/// llama.cpp's general.file_type for a PhiQ file type name.
+uint32_t fileTypeId(StringRef name) {
+  return llvm::StringSwitch<uint32_t>(name)
+      .Case("F32", 0).Case("F16", 1).Case("Q4_0", 2).Case("Q4_1", 3)
+      .Case("Q8_0", 7).Case("Q5_0", 8).Case("Q5_1", 9).Case("Q2_K", 10)
+      .Case("Q3_K_S", 11).Case("Q3_K_M", 12).Case("Q3_K_L", 13)
+      .Case("Q4_K_S", 14).Case("Q4_K_M", 15).Case("Q5_K_S", 16)
+      .Case("Q5_K_M", 17).Case("Q6_K", 18).Case("IQ4_NL", 25)
+      .Case("BF16", 32).Default(0);
+}
+
+} // namespace
+
+Error phiq::gguf::exportGGUF(ModuleOp module, StringRef path,
+                             const ExportOptions &options) {
+  auto models = llvm::to_vector(module.getOps<ModelOp>());
+  if (models.size() != 1)
+    return fail("expected exactly one phi.model to write as GGUF, found " +
+                std::to_string(models.size()));
+  ModelOp model = models.front();
+  ConfigAttr config = model.getConfig();
+  StringRef architecture = config.getArchitecture().getValue();
+  bool moe = architecture != "Phi3ForCausalLM";
+  std::string arch = moe ? "phimoe" : "phi3";
+  if (options.floatType != "source" && options.floatType != "f32" &&
+      options.floatType != "f16" && options.floatType != "bf16")
+    return fail("unknown float type '" + options.floatType +
+                "' (expected source, f32, f16 or bf16)");
+
+  // The structure llama.cpp needs.
+  AttentionOp attention;
+  MoeExpertsOp experts;
+  MoeRouteOp route;
+  int64_t intermediate = 0;
+  model.walk([&](Operation *op) {
+    if (auto a = dyn_cast<AttentionOp>(op); a && !attention)
+      attention = a;
+    if (auto e = dyn_cast<MoeExpertsOp>(op); e && !experts)
+      experts = e;
+    if (auto r = dyn_cast<MoeRouteOp>(op); r && !route)
+      route = r;
+    if (auto g = dyn_cast<GluOp>(op))
+      intermediate = g.getType().getShape().back();
+  });
+  if (!attention)
+    return fail("the model has no attention layer");
+  if (experts)
+    intermediate = experts.getIntermediateSize();
+  if (route && route.getRouting() != Routing::SparseMixer &&
+      route.getRouting() != Routing::SoftmaxTopK)
+    return fail("unsupported routing");
+  RopeAttr rope = attention.getRope();
+  std::string checkpointDir = options.tokenizerDir;
+  if (checkpointDir.empty())
+    if (auto p = model.getStorePath("model"))
+      checkpointDir = llvm::sys::fs::is_directory(*p)
+                          ? p->str()
+                          : llvm::sys::path::parent_path(*p).str();
+  auto vocab = readVocab(checkpointDir, config.getVocabSize());
+  if (!vocab)
+    return vocab.takeError();
+
+  GGUFWriter writer;
+  auto kv = [&](StringRef key, GGUFValue value) -> Error {
+    return writer.addKV(key, std::move(value));
+  };
+  auto archKV = [&](StringRef key, GGUFValue value) -> Error {
+    return writer.addKV(arch + "." + key.str(), std::move(value));
+  };
+  std::string fileType = "F32";
+  if (auto ft = model->getAttrOfType<StringAttr>("phiq.file_type"))
+    fileType = ft.getValue().str();
+  else if (options.floatType == "f16")
+    fileType = "F16";
+  else if (options.floatType == "bf16")
+    fileType = "BF16";
+  bool quantized = false;
+  model.walk([&](mlir::phiq_ir::PackedWeightOp) { quantized = true; });
+
+  // Hyper-parameters, as llama.cpp's loader reads them for phi3/phimoe.
+  const int64_t headDim = attention.getHeadDim();
+  std::vector<std::pair<std::string, GGUFValue>> pairs;
+  if (Error e = kv("general.architecture", arch)) return e;
+  if (Error e = kv("general.name", model.getSymName().str())) return e;
+  if (Error e = kv("general.file_type", uint32_t(fileTypeId(fileType))))
+    return e;
+  if (quantized)
+    if (Error e = kv("general.quantization_version", uint32_t(2)))
+      return e;
+  if (Error e = archKV("context_length", uint32_t(config.getMaxPositions())))
+    return e;
+  if (Error e = archKV("embedding_length", uint32_t(config.getHiddenSize())))
+    return e;
+  if (Error e = archKV("feed_forward_length", uint32_t(intermediate)))
+    return e;
+  if (Error e = archKV("block_count", uint32_t(config.getNumLayers())))
+    return e;
+  if (Error e = archKV("attention.head_count",
+                       uint32_t(attention.getNumHeads())))
+    return e;
+  if (Error e = archKV("attention.head_count_kv",
+                       uint32_t(attention.getNumKvHeads())))
+    return e;
+  // PhiMoE's LayerNorms and Phi-3's RMS norms share one epsilon key.
+  double eps = 1e-5;
+  model.walk([&](Operation *op) {
+    if (auto n = dyn_cast<RmsNormOp>(op))
+      eps = n.getEpsilon().convertToDouble();
+    if (auto n = dyn_cast<LayerNormOp>(op))
+      eps = n.getEpsilon().convertToDouble();
+  });
+  if (Error e = archKV("attention.layer_norm_rms_epsilon", float(eps)))
+    return e;
+  if (moe)
+    if (Error e = archKV("attention.layer_norm_epsilon", float(eps)))
+      return e;
+  if (Error e = archKV("rope.dimension_count", uint32_t(rope.getRotaryDim())))
+    return e;
+  if (Error e = archKV("rope.freq_base",
+                       float(rope.getTheta().getValueAsDouble())))
+    return e;
+  if (auto window = attention.getSlidingWindow())
+    if (Error e = archKV("attention.sliding_window", uint32_t(*window)))
+      return e;
+  if (rope.getKind() == RopeKind::LongRope) {
+    if (Error e = archKV("rope.scaling.original_context_length",
+                         uint32_t(rope.getOriginalMaxPositions())))
+      return e;
+    if (Error e = archKV("rope.scaling.attn_factor",
+                         float(rope.getAttentionFactor().getValueAsDouble())))
+      return e;
+  }
+  if (experts) {
+    if (Error e = archKV("expert_count", uint32_t(experts.getNumExperts())))
+      return e;
+    if (Error e = archKV("expert_used_count",
+                         uint32_t(experts.getWeights().getType().getShape()
+                                      .back())))
+      return e;
+  }
+
+  // Tokenizer.
+  if (Error e = kv("tokenizer.ggml.model", vocab->model)) return e;
+  if (Error e = kv("tokenizer.ggml.pre", vocab->pre)) return e;
+  if (Error e = kv("tokenizer.ggml.tokens", vocab->tokens)) return e;
+  if (vocab->model == "llama")
+    if (Error e = kv("tokenizer.ggml.scores", vocab->scores)) return e;
+  if (Error e = kv("tokenizer.ggml.token_type", vocab->types)) return e;
+  if (!vocab->merges.empty())
+    if (Error e = kv("tokenizer.ggml.merges", vocab->merges)) return e;
+  ArrayRef<int64_t> eos = config.getEosTokenIds().asArrayRef();
+  // The first end token of config.json is llama.cpp's eos; <|end|> is its
+  // end-of-turn token. llama.cpp treats every token it knows as an end of
+  // generation (<|end|>, <|endoftext|>, ...) as one.
+  if (Error e = kv("tokenizer.ggml.bos_token_id",
+                   uint32_t(config.getBosTokenId())))
+    return e;
+  if (Error e = kv("tokenizer.ggml.eos_token_id", uint32_t(eos.front())))
+    return e;
+  if (auto end = vocab->idOf("<|end|>"))
+    if (Error e = kv("tokenizer.ggml.eot_token_id", uint32_t(*end)))
+      return e;
+  if (vocab->unknownId)
+    if (Error e = kv("tokenizer.ggml.unknown_token_id",
+                     uint32_t(*vocab->unknownId)))
+      return e;
+  if (Error e = kv("tokenizer.ggml.padding_token_id",
+                   uint32_t(config.getPadTokenId())))
+    return e;
+  if (Error e = kv("tokenizer.ggml.add_bos_token", vocab->addBos)) return e;
+  if (Error e = kv("tokenizer.ggml.add_eos_token", vocab->addEos)) return e;
+  if (vocab->chatTemplate)
+    if (Error e = kv("tokenizer.chat_template", *vocab->chatTemplate))
+      return e;
+
+  // Weights, in model order, experts gathered into their stacked tensors.
+  llvm::MapVector<std::string, Source, std::map<std::string, unsigned>> sources;
+  bool failed = false;
+  std::string error;
+  llvm::DenseSet<Operation *> seen;
+  model.walk([&](Operation *op) {
+    if (!isa<WeightOp, mlir::phiq_ir::PackedWeightOp>(op) || failed)
+      return;
+    if (!seen.insert(op).second)
+      return;
+    std::string name = checkpointName(op);
+    auto gguf = ggufTensorName(name);
+    if (!gguf) {
+      error = "weight '" + name + "' has no GGUF name for llama.cpp's " +
+              arch + " architecture";
+      failed = true;
+      return;
+    }
+    Source &source = sources[gguf->name];
+    source.ggufName = gguf->name;
+    if (gguf->expert >= 0) {
+      if (source.parts.size() <= size_t(gguf->expert))
+        source.parts.resize(size_t(gguf->expert) + 1, nullptr);
+      source.parts[gguf->expert] = op;
+    } else {
+      source.parts = {op};
+    }
+  });
+  if (failed)
+    return fail(error);
+
+  for (auto &[name, source] : sources) {
+    for (Operation *part : source.parts)
+      if (!part)
+        return fail("stacked tensor '" + name + "' misses an expert");
+    Operation *first = source.parts.front();
+    ArrayRef<int64_t> shape = logicalShape(first);
+    bool vector = shape.size() == 1;
+    bool router = StringRef(name).contains("ffn_gate_inp");
+    quant::BlockFormat format =
+        storedFormat(first, options.floatType, vector || router);
+    for (Operation *part : source.parts)
+      if (storedFormat(part, options.floatType, vector || router) != format ||
+          logicalShape(part) != shape)
+        return fail("the experts of '" + name +
+                    "' differ in shape or format; llama.cpp stacks them "
+                    "into one tensor");
+    // ggml order: innermost (row length) first, experts last.
+    SmallVector<uint64_t> dims(shape.rbegin(), shape.rend());
+    if (source.parts.size() > 1 || StringRef(name).ends_with("_exps.weight"))
+      dims.push_back(source.parts.size());
+    int64_t rows = 1;
+    for (int64_t d : shape.drop_back())
+      rows *= d;
+    auto rowBytes = quant::rowBytes(format, shape.back());
+    if (!rowBytes)
+      return fail("tensor '" + name + "': " +
+                  llvm::toString(rowBytes.takeError()));
+    uint64_t partBytes = uint64_t(rows * *rowBytes);
+    auto parts = source.parts;
+    if (Error e = writer.addTensor(
+            name, GGMLType(quant::formatInfo(format).ggmlType), dims,
+            partBytes * parts.size(),
+            [parts, format, partBytes](MutableArrayRef<uint8_t> out) -> Error {
+              for (size_t i = 0; i < parts.size(); ++i)
+                if (Error e = fillPart(parts[i], format,
+                                       out.slice(i * partBytes, partBytes)))
+                  return e;
+              return Error::success();
+            }))
+      return e;
+  }
+
+  // Longrope factors, sized by the rotary dimensions / 2.
+  if (rope.getKind() == RopeKind::LongRope) {
+    for (auto [tensorName, factors] :
+         {std::pair{"rope_factors_long.weight", rope.getLongFactor()},
+          std::pair{"rope_factors_short.weight", rope.getShortFactor()}}) {
+      std::vector<float> values(factors.asArrayRef().begin(),
+                                factors.asArrayRef().end());
+      if (Error e = writer.addTensor(
+              tensorName, GGMLType::F32, {uint64_t(values.size())},
+              values.size() * sizeof(float),
+              [values](MutableArrayRef<uint8_t> out) -> Error {
+                std::memcpy(out.data(), values.data(), out.size());
+                return Error::success();
+              }))
+        return e;
+    }
+  }
+  (void)headDim;
+  return writer.write(path);
+}

@@ -1,0 +1,69 @@
+//===- TranslateRegistration.cpp - --phi-to-gguf for phi-translate -*- C++ -*-===//
+//
+// Registers the GGUF emitter with mlir-translate's registry. A GGUF file is
+// written through a temporary file and renamed (exportGGUF); when the
+// translation must write to a stream (`-o -`), the finished file is copied
+// there.
+//
+//===----------------------------------------------------------------------===//
+#include "phiq/Target/GGUF/ExportGGUF.h"
+
+#include "dialects/Phi/PhiDialect.h"
+#include "dialects/PhiQ/PhiQDialect.h"
+
+#include "mlir/Tools/mlir-translate/Translation.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/WithColor.h"
+
+using namespace mlir;
+
+namespace {
+llvm::cl::opt<std::string> floatType(
+    "gguf-float-type",
+    llvm::cl::desc("type of unquantized float matrices in --phi-to-gguf "
+                   "output: source, f32, f16, bf16"),
+    llvm::cl::init("source"));
+llvm::cl::opt<std::string>
+    tokenizerDir("gguf-tokenizer",
+                 llvm::cl::desc("tokenizer folder for --phi-to-gguf (default: "
+                                "the model's checkpoint)"));
+} // namespace
+
+phiq::gguf::ExportOptions phiq::gguf::exportOptionsFromCommandLine() {
+  ExportOptions options;
+  options.floatType = floatType;
+  options.tokenizerDir = tokenizerDir;
+  return options;
+}
+
+void phiq::gguf::registerPhiToGGUFTranslation() {
+  TranslateFromMLIRRegistration registration(
+      "phi-to-gguf", "write a phi model as a llama.cpp GGUF file",
+      [](Operation *op, llvm::raw_ostream &os) -> LogicalResult {
+        auto module = dyn_cast<ModuleOp>(op);
+        if (!module)
+          return op->emitError("expected a module");
+        llvm::SmallString<128> temp;
+        if (llvm::sys::fs::createTemporaryFile("phiq", "gguf", temp))
+          return op->emitError("cannot create a temporary file");
+        llvm::FileRemover remover(temp);
+        if (llvm::Error e =
+                exportGGUF(module, temp, exportOptionsFromCommandLine())) {
+          llvm::WithColor::error(llvm::errs(), "phi-translate")
+              << llvm::toString(std::move(e)) << "\n";
+          return failure();
+        }
+        auto buffer = llvm::MemoryBuffer::getFile(temp, false, false);
+        if (!buffer)
+          return op->emitError("cannot read back ") << temp;
+        os << (*buffer)->getBuffer();
+        return success();
+      },
+      [](DialectRegistry &registry) {
+        registry.insert<phi::PhiDialect, phiq_ir::PhiQDialect>();
+      });
+}

@@ -1,0 +1,342 @@
+"""Checks PhiQ's block formats (lib/Quant, through phi-quant-blocks) against
+ggml itself: the libggml-base that llama-cpp-python ships, called through
+ctypes (ggml_quantize_chunk to quantize, the type traits' to_float to
+decode).
+
+For every format, on random rows with awkward values and on every 2-D weight
+of the tiny models (bf16 widened to f32), without and with an importance
+vector:
+  * F32/F16/BF16/Q8_0 (and, without importance, Q4_0/Q4_1/Q5_0/Q5_1) must
+    be byte-identical to ggml's;
+  * ggml's decoder must read our bytes to exactly the floats our decoder
+    gives, and our decoder must read ggml's bytes exactly as ggml does;
+  * for the K-quants and IQ4_NL (and the legacy formats under importance,
+    where ggml searches too) our weighted error sum imp * (x - deq)^2 must
+    not exceed ggml's on any tensor.
+Prints a table of the errors and exits non-zero on any failure.
+"""
+
+import argparse
+import concurrent.futures
+import ctypes
+import importlib.util
+import json
+import os
+import pathlib
+import struct
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+FORMATS = {
+    # name: (ggml type id, block elements, block bytes)
+    "F32": (0, 1, 4),
+    "F16": (1, 1, 2),
+    "BF16": (30, 1, 2),
+    "Q8_0": (8, 32, 34),
+    "Q4_0": (2, 32, 18),
+    "Q4_1": (3, 32, 20),
+    "Q5_0": (6, 32, 22),
+    "Q5_1": (7, 32, 24),
+    "Q2_K": (10, 256, 84),
+    "Q3_K": (11, 256, 110),
+    "Q4_K": (12, 256, 144),
+    "Q5_K": (13, 256, 176),
+    "Q6_K": (14, 256, 210),
+    "IQ4_NL": (20, 32, 18),
+}
+# ggml's quantizer for these is deterministic round-to-nearest.
+IDENTICAL = {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1"}
+# ... and stays so with an importance vector (ggml ignores it).
+IDENTICAL_WITH_IMPORTANCE = {"F32", "F16", "BF16", "Q8_0"}
+# Searched by ggml; ours must not be worse.
+SEARCHED = {"Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "IQ4_NL"}
+SEARCHED_WITH_IMPORTANCE = SEARCHED | {"Q4_0", "Q4_1", "Q5_0", "Q5_1"}
+MODELS = ["phi35-tiny", "phi4-mini-tiny", "phimoe-tiny"]
+
+
+class TypeTraits(ctypes.Structure):
+    _fields_ = [
+        ("type_name", ctypes.c_char_p),
+        ("blck_size", ctypes.c_int64),
+        ("blck_size_interleave", ctypes.c_int64),
+        ("type_size", ctypes.c_size_t),
+        ("is_quantized", ctypes.c_bool),
+        ("to_float", ctypes.c_void_p),
+        ("from_float_ref", ctypes.c_void_p),
+    ]
+
+
+ToFloat = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64)
+
+
+class Ggml:
+    def __init__(self):
+        spec = importlib.util.find_spec("llama_cpp")
+        if spec is None or not spec.submodule_search_locations:
+            sys.exit("FAIL: llama-cpp-python is not installed "
+                     "(pip install -r requirements-test.txt)")
+        libdir = pathlib.Path(list(spec.submodule_search_locations)[0]) / "lib"
+        self.lib = ctypes.CDLL(str(libdir / "libggml-base.so"))
+        self.lib.ggml_quantize_chunk.restype = ctypes.c_size_t
+        self.lib.ggml_quantize_chunk.argtypes = [
+            ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int64,
+            ctypes.c_int64, ctypes.c_int64, ctypes.c_void_p]
+        self.lib.ggml_get_type_traits.restype = ctypes.POINTER(TypeTraits)
+        self.lib.ggml_get_type_traits.argtypes = [ctypes.c_int]
+        self.lib.ggml_quantize_init.argtypes = [ctypes.c_int]
+        self.pool = concurrent.futures.ThreadPoolExecutor(os.cpu_count() or 2)
+
+    def check_traits(self, name):
+        t, elems, nbytes = FORMATS[name]
+        traits = self.lib.ggml_get_type_traits(t).contents
+        if traits.blck_size != elems or traits.type_size != nbytes:
+            raise SystemExit(f"FAIL: ggml's {name} is {traits.blck_size} "
+                             f"elements / {traits.type_size} bytes per block")
+
+    def quantize(self, name, x, importance):
+        """ggml's bytes for the rows of x, rows spread over threads (ctypes
+        releases the GIL; rows are independent in every format)."""
+        t, elems, nbytes = FORMATS[name]
+        rows, cols = x.shape
+        row_bytes = cols // elems * nbytes
+        out = np.zeros(rows * row_bytes, dtype=np.uint8)
+        self.lib.ggml_quantize_init(t)
+        imp = importance.ctypes.data if importance is not None else None
+        step = max(1, (1 << 16) // cols)
+
+        def run(r0):
+            r1 = min(rows, r0 + step)
+            chunk = np.ascontiguousarray(x[r0:r1])
+            dst = out[r0 * row_bytes:r1 * row_bytes]
+            written = self.lib.ggml_quantize_chunk(
+                t, chunk.ctypes.data, dst.ctypes.data, 0, r1 - r0, cols, imp)
+            assert written == (r1 - r0) * row_bytes
+
+        list(self.pool.map(run, range(0, rows, step)))
+        return out
+
+    def dequantize(self, name, data, count):
+        t = FORMATS[name][0]
+        data = np.ascontiguousarray(data)
+        if name == "F32":  # ggml has no to_float for its own float type
+            return data.view(np.float32).copy()
+        traits = self.lib.ggml_get_type_traits(t).contents
+        out = np.zeros(count, dtype=np.float32)
+        ToFloat(traits.to_float)(data.ctypes.data, out.ctypes.data, count)
+        return out
+
+
+def read_safetensors_2d(path):
+    """Name -> float32 matrix for every 2-D tensor (bf16/f16/f32)."""
+    raw = pathlib.Path(path).read_bytes()
+    (header_len,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + header_len])
+    base = 8 + header_len
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__" or len(info["shape"]) != 2:
+            continue
+        begin, end = info["data_offsets"]
+        blob = raw[base + begin:base + end]
+        if info["dtype"] == "BF16":
+            bits = np.frombuffer(blob, dtype=np.uint16).astype(np.uint32) << 16
+            values = bits.view(np.float32)
+        elif info["dtype"] == "F16":
+            values = np.frombuffer(blob, dtype=np.float16).astype(np.float32)
+        elif info["dtype"] == "F32":
+            values = np.frombuffer(blob, dtype=np.float32)
+        else:
+            continue
+        out[name] = values.reshape(info["shape"]).copy()
+    return out
+
+
+def awkward_rows(rows, cols, seed):
+    """Random rows with the values that break careless rounding: ties of
+    binary16, subnormals, signed zeros, constants, huge and tiny blocks."""
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal((rows, cols)) *
+         np.exp(rng.uniform(-6, 1, (rows, 1)))).astype(np.float32)
+    flat = x.reshape(-1, 32)
+    flat[0] = 0.0
+    flat[1] = -0.0
+    flat[2, :] = 0.37
+    flat[3, :] = -1e-3
+    flat[4] *= 3e3                      # |x| up to ~1e4: scales near fp16 max
+    flat[5] *= 1e-6                     # scales in fp16 subnormals
+    flat[6, ::2] = -0.0
+    flat[7] = np.abs(flat[7])           # all positive
+    flat[8] = -np.abs(flat[8])          # all negative
+    flat[9, 5] = 40.0                   # one outlier
+    # Exact binary16 midpoints and their neighbours.
+    halves = rng.integers(0, 0x7bff, 32).astype(np.uint16).view(np.float16)
+    nxt = (halves.view(np.uint16) + 1).view(np.float16)
+    mids = ((halves.astype(np.float64) + nxt.astype(np.float64)) / 2)
+    flat[10] = mids.astype(np.float32)
+    flat[11] = -mids.astype(np.float32)
+    flat[12] = np.nextafter(mids.astype(np.float32), np.float32(np.inf))
+    # bfloat16 ties.
+    flat[13] = (rng.integers(0x3c000000, 0x42000000, 32).astype(np.uint32)
+                & 0xffff0000 | 0x8000).view(np.float32)
+    flat[14, :16] = 1.0
+    flat[14, 16:] = -1.0
+    return x
+
+
+def run_ours(tool, work, tag, x, formats, importance_path):
+    """Our bytes and decoded floats per format, via phi-quant-blocks."""
+    rows, cols = x.shape
+    src = work / f"{tag}.f32"
+    x.tofile(src)
+    outdir = work / tag
+    cmd = [tool, f"--cols={cols}", "--formats=" + ",".join(formats),
+           "--dequantize", str(src), "-o", str(outdir)]
+    if importance_path:
+        cmd.append(f"--importance={importance_path}")
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    result = {}
+    for f in formats:
+        result[f] = (np.fromfile(outdir / f"{f}.bin", dtype=np.uint8),
+                     np.fromfile(outdir / f"{f}.f32", dtype=np.float32))
+    return result
+
+
+def decode_ours(tool, work, tag, name, data, cols):
+    path = work / f"{tag}.{name}.ggml.bin"
+    data.tofile(path)
+    out = work / f"{tag}.{name}.ggml.f32"
+    subprocess.run([tool, f"--decode={name}", f"--cols={cols}", str(path),
+                    "-o", str(out)], check=True)
+    return np.fromfile(out, dtype=np.float32)
+
+
+def weighted_errors(x, y, importance, spans):
+    """Per-span (row range) sum of importance * (x - y)^2 in float64."""
+    diff = x.astype(np.float64) - y.reshape(x.shape).astype(np.float64)
+    sq = diff * diff
+    if importance is not None:
+        sq *= importance.astype(np.float64)[None, :]
+    per_row = sq.sum(axis=1)
+    return [float(per_row[a:b].sum()) for a, b in spans]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--tool", required=True, help="phi-quant-blocks")
+    ap.add_argument("--models", required=True, help="models folder")
+    ap.add_argument("--work", required=True, help="scratch folder")
+    args = ap.parse_args()
+    started = time.time()
+    work = pathlib.Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    ggml = Ggml()
+    for name in FORMATS:
+        ggml.check_traits(name)
+
+    # Matrices grouped by row length: all tensors of one length are stacked
+    # (rows are quantized independently), with each tensor's row span.
+    groups = {}  # cols -> list of (label, matrix)
+    for model in MODELS:
+        tensors = read_safetensors_2d(
+            pathlib.Path(args.models) / model / "model.safetensors")
+        for name, m in sorted(tensors.items()):
+            groups.setdefault(m.shape[1], []).append((f"{model}:{name}", m))
+    groups.setdefault(256, []).append(("random:awkward", awkward_rows(96, 256, 1)))
+    groups.setdefault(512, []).append(("random:wide", awkward_rows(32, 512, 2)))
+
+    failures = []
+    skipped = []
+    # (format, mode) -> [our total, ggml total, tensors, tensors not worse]
+    totals = {}
+    byte_status = {}
+    for cols, members in sorted(groups.items()):
+        stacked = np.ascontiguousarray(np.concatenate([m for _, m in members]))
+        spans, row = [], 0
+        for _, m in members:
+            spans.append((row, row + m.shape[0]))
+            row += m.shape[0]
+        formats = [f for f, (_, elems, _) in FORMATS.items() if cols % elems == 0]
+        for f in FORMATS:
+            if f not in formats:
+                skipped.append(f"{f} on {len(members)} tensors of {cols} columns")
+        rng = np.random.default_rng(cols)
+        # A fixed positive importance vector (a stand-in for the mean
+        # squared activations an imatrix holds).
+        importance = (rng.gamma(0.7, 1.0, cols) + 0.02).astype(np.float32)
+        importance_path = work / f"importance.{cols}.f32"
+        importance.tofile(importance_path)
+        for mode, imp in (("plain", None), ("importance", importance)):
+            tag = f"c{cols}.{mode}"
+            ours = run_ours(args.tool, work, tag, stacked, formats,
+                            importance_path if imp is not None else None)
+            for f in formats:
+                our_bytes, our_floats = ours[f]
+                ref_bytes = ggml.quantize(f, stacked, imp)
+                count = stacked.size
+                # ggml reads our bytes as our decoder does ...
+                ggml_on_ours = ggml.dequantize(f, our_bytes, count)
+                if not np.array_equal(ggml_on_ours.view(np.uint32),
+                                      our_floats.view(np.uint32)):
+                    bad = np.flatnonzero(ggml_on_ours.view(np.uint32) !=
+                                         our_floats.view(np.uint32))
+                    failures.append(f"{f} {mode} cols={cols}: ggml decodes our "
+                                    f"bytes differently at {bad.size} values "
+                                    f"(first flat index {bad[0]})")
+                # ... and our decoder reads ggml's bytes as ggml does.
+                ggml_floats = ggml.dequantize(f, ref_bytes, count)
+                ours_on_ggml = decode_ours(args.tool, work, tag, f, ref_bytes, cols)
+                if not np.array_equal(ours_on_ggml.view(np.uint32),
+                                      ggml_floats.view(np.uint32)):
+                    failures.append(f"{f} {mode} cols={cols}: our decoder "
+                                    "reads ggml's bytes differently")
+                identical = f in (IDENTICAL if imp is None else
+                                  IDENTICAL_WITH_IMPORTANCE)
+                same = np.array_equal(our_bytes, ref_bytes)
+                key = (f, mode)
+                if identical:
+                    byte_status[key] = byte_status.get(key, True) and same
+                    if not same:
+                        diff = np.flatnonzero(our_bytes != ref_bytes)
+                        failures.append(f"{f} {mode} cols={cols}: bytes differ "
+                                        f"from ggml at {diff.size} offsets "
+                                        f"(first {diff[0]})")
+                if f in ("F32",):
+                    continue
+                e_ours = weighted_errors(stacked, our_floats, imp, spans)
+                e_ggml = weighted_errors(stacked, ggml_floats, imp, spans)
+                t = totals.setdefault(key, [0.0, 0.0, 0, 0])
+                searched = f in (SEARCHED if imp is None else
+                                 SEARCHED_WITH_IMPORTANCE)
+                for (label, _), a, b in zip(members, e_ours, e_ggml):
+                    t[0] += a
+                    t[1] += b
+                    t[2] += 1
+                    t[3] += a <= b
+                    if searched and a > b:
+                        failures.append(f"{f} {mode} {label}: weighted error "
+                                        f"{a:.6e} > ggml's {b:.6e}")
+
+    print(f"{'format':8} {'mode':10} {'ours':>12} {'ggml':>12} {'ours/ggml':>9}"
+          f" {'not worse':>10}  bytes")
+    for (f, mode), (a, b, n, ok) in totals.items():
+        ratio = a / b if b > 0 else (1.0 if a == 0 else float("inf"))
+        status = ("identical" if byte_status.get((f, mode)) else
+                  "DIFFER" if (f, mode) in byte_status else "searched")
+        print(f"{f:8} {mode:10} {a:12.5e} {b:12.5e} {ratio:9.4f} "
+              f"{ok:>4}/{n:<5}  {status}")
+    for s in skipped:
+        print(f"skipped: {s} (K-quants need rows of a multiple of 256)")
+    print(f"checked in {time.time() - started:.1f} s")
+    for msg in failures:
+        print("FAIL:", msg)
+    if failures:
+        return 1
+    print("OK: every format matches ggml")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

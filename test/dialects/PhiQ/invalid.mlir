@@ -1,0 +1,105 @@
+// RUN: phi-opt %s -split-input-file -verify-diagnostics
+
+// Verifier errors of the phiq dialect, one small case each.
+
+// A scheme cannot misdescribe its format.
+// expected-error@+1 {{Q4_K has bits = 4, not 5}}
+func.func @scheme_bits() attributes {s = #phiq.scheme<format = "Q4_K", bits = 5, block_size = 32, super_block_size = 256, symmetric = false, scale = "u6*f16", min = "u6*f16", grid = "linear">} {
+  return
+}
+
+// -----
+
+// expected-error@+1 {{Q8_0 has symmetric = true, not false}}
+func.func @scheme_symmetric() attributes {s = #phiq.scheme<format = "Q8_0", bits = 8, block_size = 32, super_block_size = 0, symmetric = false, scale = "f16", min = "none", grid = "linear">} {
+  return
+}
+
+// -----
+
+// expected-error@+1 {{Q6_K has scale encoding i8*f16, not u6*f16}}
+func.func @scheme_scale() attributes {s = #phiq.scheme<format = "Q6_K", bits = 6, block_size = 16, super_block_size = 256, symmetric = true, scale = "u6*f16", min = "none", grid = "linear">} {
+  return
+}
+
+// -----
+
+// expected-error@+1 {{unknown block format 'Q7_K'}}
+func.func @scheme_unknown() attributes {s = #phiq.scheme<format = "Q7_K", bits = 7, block_size = 32, super_block_size = 256, symmetric = true, scale = "f16", min = "none", grid = "linear">} {
+  return
+}
+
+// -----
+
+// A K-quant needs rows that are whole 256-element super-blocks.
+// expected-error@+1 {{Q4_K packs rows in blocks of 256 elements, but rows here have 384; use a format with a smaller block (the quantizer's fallback does this) or keep this tensor in F16}}
+func.func @kquant_rows(%w: !phiq.blocks<256x384, Q4_K>) {
+  return
+}
+
+// -----
+
+// expected-error@+1 {{unknown block format 'Q9_9'}}
+func.func @type_unknown(%w: !phiq.blocks<4x32, Q9_9>) {
+  return
+}
+
+// -----
+
+// expected-error@+1 {{packed weights are 2-D matrices or 3-D stacks of them, got rank 1}}
+func.func @type_rank(%w: !phiq.blocks<32, Q8_0>) {
+  return
+}
+
+// -----
+
+func.func @dequantize_type(%w: !phiq.blocks<4x32, Q8_0>) {
+  // expected-error@+1 {{result must be 'tensor<4x32xf32>', the weight the blocks stand for}}
+  %d = phiq.dequantize %w : !phiq.blocks<4x32, Q8_0> -> tensor<4x64xf32>
+  return
+}
+
+// -----
+
+func.func @linear_shape(%x: tensor<?x?x64xf32>, %w: !phiq.blocks<4x32, Q8_0>) {
+  // expected-error@+1 {{weight 4x32 maps 32 features to 4, not 64 to 4}}
+  %y = phiq.linear %x, %w : (tensor<?x?x64xf32>, !phiq.blocks<4x32, Q8_0>) -> tensor<?x?x4xf32>
+  return
+}
+
+// -----
+
+func.func @linear_bias(%x: tensor<?x?x32xf32>, %w: !phiq.blocks<4x32, Q8_0>, %b: tensor<5xf32>) {
+  // expected-error@+1 {{bias must have 4 elements}}
+  %y = phiq.linear %x, %w, %b : (tensor<?x?x32xf32>, !phiq.blocks<4x32, Q8_0>, tensor<5xf32>) -> tensor<?x?x4xf32>
+  return
+}
+
+// -----
+
+func.func @embedding_features(%ids: tensor<?x?xi32>, %t: !phiq.blocks<8x32, Q8_0>) {
+  // expected-error@+1 {{result must have the table's 32 features}}
+  %y = phiq.embedding %ids, %t : (tensor<?x?xi32>, !phiq.blocks<8x32, Q8_0>) -> tensor<?x?x16xf32>
+  return
+}
+
+// -----
+
+phi.model @m attributes {config = #phi.config<architecture = "Phi3ForCausalLM", vocab_size = 8, hidden_size = 64, num_layers = 1, max_positions = 64, bos_token_id = 1, eos_token_ids = [2], pad_token_id = 2, tie_word_embeddings = true>, stores = {q = "/x"}} {
+^bb0(%ids: tensor<?x?xi32>):
+  // expected-error@+1 {{8 rows of 64 Q8_0 elements take 272 bytes, but the parameter holds 256}}
+  %p = phiq.packed_weight #phi.param<"q"::"e"> : tensor<256xui8> -> !phiq.blocks<8x64, Q8_0>
+  %t = phiq.dequantize %p : !phiq.blocks<8x64, Q8_0> -> tensor<8x64xf32>
+  %x = phi.embedding %ids, %t : (tensor<?x?xi32>, tensor<8x64xf32>) -> tensor<?x?x64xf32>
+  %a = phi.attention %x, %x, %x {num_heads = 2 : i64, num_kv_heads = 2 : i64, head_dim = 32 : i64, rope = #phi.rope<kind = default, theta = 10000.0, rotary_dim = 32, original_max_positions = 64, max_positions = 64, attention_factor = 1.0>} : (tensor<?x?x64xf32>, tensor<?x?x64xf32>, tensor<?x?x64xf32>) -> tensor<?x?x64xf32>
+  %l = phi.lm_head %a, %t : (tensor<?x?x64xf32>, tensor<8x64xf32>) -> tensor<?x?x8xf32>
+  phi.output %l : tensor<?x?x8xf32>
+}
+
+// -----
+
+func.func @packed_bytes_type() {
+  // expected-error@+1 {{packed bytes must be a 1-D ui8 tensor, got 'tensor<272xi8>'}}
+  %p = phiq.packed_weight #phi.param<"q"::"e"> : tensor<272xi8> -> !phiq.blocks<8x64, Q8_0>
+  return
+}

@@ -1,0 +1,52 @@
+// RUN: phi-opt %s | phi-opt | FileCheck %s
+// RUN: phi-opt %s --mlir-print-op-generic | phi-opt | FileCheck %s
+// RUN: phi-opt %s --emit-bytecode | phi-opt | FileCheck %s
+
+// Every phiq op, type and attribute survives printing and re-parsing.
+
+// A scheme spelled out field by field.
+// CHECK-LABEL: func.func @scheme
+// CHECK: phiq.scheme = #phiq.scheme<format = "Q4_K", bits = 4, block_size = 32, super_block_size = 256, symmetric = false, scale = "u6*f16", min = "u6*f16", grid = "linear">
+func.func @scheme() attributes {phiq.scheme = #phiq.scheme<format = "Q4_K", bits = 4, block_size = 32, super_block_size = 256, symmetric = false, scale = "u6*f16", min = "u6*f16", grid = "linear">} {
+  return
+}
+
+// CHECK-LABEL: func.func @use_blocks
+// CHECK-SAME: (%[[X:.*]]: tensor<?x?x256xf32>, %[[IDS:.*]]: tensor<?x?xi32>, %[[W:.*]]: !phiq.blocks<768x256, Q4_K>, %[[E:.*]]: !phiq.blocks<3520x256, Q8_0>, %[[B:.*]]: tensor<768xf32>)
+// CHECK: phiq.dequantize %[[W]] : !phiq.blocks<768x256, Q4_K> -> tensor<768x256xf32>
+// CHECK: phiq.linear %[[X]], %[[W]] : (tensor<?x?x256xf32>, !phiq.blocks<768x256, Q4_K>) -> tensor<?x?x768xf32>
+// CHECK: phiq.linear %[[X]], %[[W]], %[[B]] : (tensor<?x?x256xf32>, !phiq.blocks<768x256, Q4_K>, tensor<768xf32>) -> tensor<?x?x768xf32>
+// CHECK: phiq.embedding %[[IDS]], %[[E]] : (tensor<?x?xi32>, !phiq.blocks<3520x256, Q8_0>) -> tensor<?x?x256xf32>
+func.func @use_blocks(%x: tensor<?x?x256xf32>, %ids: tensor<?x?xi32>, %w: !phiq.blocks<768x256, Q4_K>,
+                      %e: !phiq.blocks<3520x256, Q8_0>, %b: tensor<768xf32>) {
+  %d = phiq.dequantize %w : !phiq.blocks<768x256, Q4_K> -> tensor<768x256xf32>
+  %y = phiq.linear %x, %w : (tensor<?x?x256xf32>, !phiq.blocks<768x256, Q4_K>) -> tensor<?x?x768xf32>
+  %y2 = phiq.linear %x, %w, %b : (tensor<?x?x256xf32>, !phiq.blocks<768x256, Q4_K>, tensor<768xf32>) -> tensor<?x?x768xf32>
+  %z = phiq.embedding %ids, %e : (tensor<?x?xi32>, !phiq.blocks<3520x256, Q8_0>) -> tensor<?x?x256xf32>
+  return
+}
+
+// Every block format as a type; stacked expert weights are 3-D.
+// CHECK-LABEL: func.func @formats
+// CHECK-SAME: !phiq.blocks<4x64, F32>, !phiq.blocks<4x64, F16>, !phiq.blocks<4x64, BF16>, !phiq.blocks<4x64, Q8_0>, !phiq.blocks<4x64, Q4_0>, !phiq.blocks<4x64, Q4_1>, !phiq.blocks<4x64, Q5_0>, !phiq.blocks<4x64, Q5_1>, !phiq.blocks<4x256, Q2_K>, !phiq.blocks<4x256, Q3_K>, !phiq.blocks<4x256, Q4_K>, !phiq.blocks<4x256, Q5_K>, !phiq.blocks<4x256, Q6_K>, !phiq.blocks<4x64, IQ4_NL>, !phiq.blocks<8x384x256, Q4_K>
+func.func @formats(%a: !phiq.blocks<4x64, F32>, %b: !phiq.blocks<4x64, F16>, %c: !phiq.blocks<4x64, BF16>,
+                   %d: !phiq.blocks<4x64, Q8_0>, %e: !phiq.blocks<4x64, Q4_0>, %f: !phiq.blocks<4x64, Q4_1>,
+                   %g: !phiq.blocks<4x64, Q5_0>, %h: !phiq.blocks<4x64, Q5_1>, %i: !phiq.blocks<4x256, Q2_K>,
+                   %j: !phiq.blocks<4x256, Q3_K>, %k: !phiq.blocks<4x256, Q4_K>, %l: !phiq.blocks<4x256, Q5_K>,
+                   %m: !phiq.blocks<4x256, Q6_K>, %n: !phiq.blocks<4x64, IQ4_NL>, %o: !phiq.blocks<8x384x256, Q4_K>) {
+  return
+}
+
+// A packed weight inside a model reads its bytes from a store.
+// CHECK-LABEL: phi.model @packed
+// CHECK: %[[P:.*]] = phiq.packed_weight #phi.param<"q"::"model.embed_tokens.weight"> : tensor<272xui8> -> !phiq.blocks<8x64, Q8_0>
+// CHECK: phiq.dequantize %[[P]] : !phiq.blocks<8x64, Q8_0> -> tensor<8x64xf32>
+phi.model @packed attributes {config = #phi.config<architecture = "Phi3ForCausalLM", vocab_size = 8, hidden_size = 64, num_layers = 1, max_positions = 64, bos_token_id = 1, eos_token_ids = [2], pad_token_id = 2, tie_word_embeddings = true>, stores = {q = "/nonexistent/q.safetensors"}} {
+^bb0(%ids: tensor<?x?xi32>):
+  %p = phiq.packed_weight #phi.param<"q"::"model.embed_tokens.weight"> : tensor<272xui8> -> !phiq.blocks<8x64, Q8_0>
+  %t = phiq.dequantize %p : !phiq.blocks<8x64, Q8_0> -> tensor<8x64xf32>
+  %x = phi.embedding %ids, %t : (tensor<?x?xi32>, tensor<8x64xf32>) -> tensor<?x?x64xf32>
+  %a = phi.attention %x, %x, %x {num_heads = 2 : i64, num_kv_heads = 2 : i64, head_dim = 32 : i64, rope = #phi.rope<kind = default, theta = 10000.0, rotary_dim = 32, original_max_positions = 64, max_positions = 64, attention_factor = 1.0>} : (tensor<?x?x64xf32>, tensor<?x?x64xf32>, tensor<?x?x64xf32>) -> tensor<?x?x64xf32>
+  %l = phi.lm_head %a, %t : (tensor<?x?x64xf32>, tensor<8x64xf32>) -> tensor<?x?x8xf32>
+  phi.output %l : tensor<?x?x8xf32>
+}
