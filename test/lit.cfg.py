@@ -18,6 +18,7 @@ config.excludes = ["Inputs", "CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", 
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%models", config.phiq_models_dir))
 config.substitutions.append(("%python", config.phiq_python or sys.executable))
+config.substitutions.append(("%phiq_bin", config.phiq_tools_dir))
 llvm_config.use_default_substitutions()
 llvm_config.with_system_environment(["HOME", "TMPDIR"])
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)

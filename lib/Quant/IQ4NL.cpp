@@ -12,7 +12,7 @@
 //
 // The quantizer minimizes E(d) = sum w (x - d V[k])^2, k = nearest(x / d):
 // a scan puts the extreme value on each end of the grid (V[0] + t and
-// V[15] + t, t in [-8, 8]) and keeps the least-squares scale
+// V[15] + t, t = -8, -6, ..., 8) and keeps the least-squares scale
 // d* = sum w x V[k] / sum w V[k]^2 with the best error reduction; then
 // binary16 d* and its one-ulp neighbours are measured exactly with the
 // indices re-chosen for each, and the least-squares scale of the best is
@@ -52,7 +52,7 @@ void quantizeBlock(const SearchKernels &kernels, const float *x,
   if (!(amax < kGroupZero)) {
     double bestScore = -1.0;
     float scale = 0.0f;
-    for (int t = -8; t <= 8; ++t) {
+    for (int t = -8; t <= 8; t += 2) {
       for (float end : {kIQ4Grid[0], kIQ4Grid[15]}) {
         float candidate = extreme / (end + static_cast<float>(t));
         FitSums sums = kernels.gridSums(x, w, kBlock, 1.0f / candidate);

@@ -40,11 +40,9 @@
 #include "phiq/Quant/Fp16.h"
 
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 
 namespace phiq::quant::detail {
-static int dbgIters() { static int v = getenv("DBG_ITERS") ? atoi(getenv("DBG_ITERS")) : 4; return v; }
 namespace {
 
 /// How far (in code units) the sub-block scans look past the end of the
@@ -77,25 +75,25 @@ int superScaleCandidates(const float *v, const float *s, int count, int cmin,
   double bestProxy = -1.0;
   float bestScale = 0.0f;
   auto consider = [&](float target) {
-    float scale = extreme / target;
-    float inv = 1.0f / scale;
-    double svc = 0.0, scc = 0.0;
+    float inv = target / extreme;
+    float lo = static_cast<float>(cmin), hi = static_cast<float>(cmax);
+    float svc = 0.0f, scc = 0.0f;
     for (int j = 0; j < count; ++j) {
-      float c = static_cast<float>(clampInt(roundToInt(v[j] * inv), cmin, cmax));
-      svc += static_cast<double>(s[j]) * v[j] * c;
-      scc += static_cast<double>(s[j]) * c * c;
+      float c = roundNearest(clampFloat(v[j] * inv, lo, hi));
+      svc += s[j] * v[j] * c;
+      scc += s[j] * c * c;
     }
-    if (!(scc > 0.0))
+    if (!(scc > 0.0f))
       return;
     // The proxy error sum s (v - d* c)^2 is sum s v^2 - svc^2 / scc.
-    double gain = svc * svc / scc;
+    double gain = double(svc) * svc / scc;
     if (gain > bestProxy) {
       bestProxy = gain;
-      bestScale = static_cast<float>(svc / scc);
+      bestScale = svc / scc;
     }
   };
-  for (int k = -16; k <= 8; ++k) {
-    float t = static_cast<float>(k) / 8.0f;
+  for (int k = -8; k <= 4; ++k) {
+    float t = static_cast<float>(k) / 4.0f;
     consider(static_cast<float>(cmax) + t);
     if (cmin < 0)
       consider(static_cast<float>(cmin) - t);
@@ -106,22 +104,38 @@ int superScaleCandidates(const float *v, const float *s, int count, int cmin,
   return 2;
 }
 
-/// The binary16 super-scales step 2 measures: each candidate rounded (a
-/// candidate that underflows to zero is replaced by the smallest non-zero
-/// binary16 of its sign) and zero, which decodes the sub-blocks to their
-/// mins alone (or to zeros): a floor no search result may lose to.
+/// Most super-scales storedScales returns: zero, two candidates, and up to
+/// four doublings of each.
+constexpr int kMaxStoredScales = 11;
+
+/// The binary16 super-scales step 2 measures: zero, which decodes the
+/// sub-blocks to their mins alone (or to zeros), a floor no search result
+/// may lose to; each candidate rounded (one that underflows to zero becomes
+/// the smallest non-zero binary16 of its sign); and, for a candidate deep
+/// among binary16's subnormals (|d| < 2^-18: under 64 steps of 2^-24, so
+/// coarser than the sub-block scales), the candidate doubled until it is
+/// not, at most four times: fewer sub-block scale levels but a super-scale
+/// with its precision back.
 int storedScales(const float *candidates, int count, float *out) {
   int len = 0;
-  out[len++] = 0.0f;
+  auto add = [&](float v) {
+    for (int k = 0; k < len; ++k)
+      if (out[k] == v)
+        return;
+    out[len++] = v;
+  };
+  add(0.0f);
+  constexpr float kCoarse = 3.814697265625e-06f; // 2^-18
   for (int i = 0; i < count; ++i) {
     float v = roundToFp16(candidates[i]);
     if (v == 0.0f)
       v = fp16Neighbor(candidates[i] < 0.0f ? -0.0f : 0.0f, 1);
-    bool seen = false;
-    for (int k = 0; k < len; ++k)
-      seen |= out[k] == v;
-    if (!seen)
-      out[len++] = v;
+    add(v);
+    float scaled = candidates[i];
+    for (int k = 0; k < 4 && std::fabs(scaled) < kCoarse; ++k) {
+      scaled *= 2.0f;
+      add(roundToFp16(scaled));
+    }
   }
   return len;
 }
@@ -206,7 +220,7 @@ void AffineSolver::solve(KBlock &out) {
   float dCand[2], mCand[2];
   int dCount = superScaleCandidates(a, sensScale, S, 0, shape.scMax, dCand);
   int mCount = superScaleCandidates(b, sensMin, S, 0, shape.mMax, mCand);
-  float dList[4], mList[4];
+  float dList[kMaxStoredScales], mList[kMaxStoredScales];
   int dLen = storedScales(dCand, dCount, dList);
   int mLen = storedScales(mCand, mCount, mList);
 
@@ -235,7 +249,7 @@ void AffineSolver::solve(KBlock &out) {
   std::memcpy(m, bestM, sizeof(m));
 
   // Step 3.
-  for (int iter = 0; iter < dbgIters(); ++iter) {
+  for (int iter = 0; iter < 4; ++iter) {
     bool changed = refineSubBlocks();
     changed |= refineSuperScales();
     if (!changed)
@@ -425,7 +439,7 @@ void SymmetricSolver::solve(KBlock &out) {
     sens[j] = static_cast<float>(sq);
   }
 
-  float dCand[2], dList[4];
+  float dCand[2], dList[kMaxStoredScales];
   int dCount = superScaleCandidates(a, sens, S, shape.scMin, shape.scMax, dCand);
   int dLen = storedScales(dCand, dCount, dList);
   std::memset(sc, 0, sizeof(sc));
@@ -449,7 +463,7 @@ void SymmetricSolver::solve(KBlock &out) {
     }
   }
   std::memcpy(sc, bestSc, sizeof(sc));
-  for (int iter = 0; iter < dbgIters(); ++iter) {
+  for (int iter = 0; iter < 4; ++iter) {
     bool changed = refineSubBlocks();
     changed |= refineSuperScale();
     if (!changed)

@@ -12,6 +12,7 @@
 #include "phiq/Quant/Fp16.h"
 
 #include <cmath>
+#include <initializer_list>
 #include <limits>
 
 namespace phiq::quant::detail {
@@ -113,21 +114,25 @@ AffineFit fitAffine(const float *x, const float *w, int n, int nmax,
   auto consider = [&](float base, float iscale) {
     FitSums t = kernels.fitSums(x, w, n, base, iscale, 0.0f, top);
     double sq = t.q, sqq = t.qq, sxq = t.xq;
+    if (!(sqq > 0.0))
+      return false;
+    // With det = sqq sw - sq^2, the least-squares fit is
+    //   a = (sxq sw - swx sq) / det,  c = (sqq swx - sq sxq) / det,
+    // and its error swxx - a sxq - c swx; with c pinned to 0 it is
+    // a = sxq / sqq and swxx - a sxq.
+    double det = sqq * sw - sq * sq;
+    double aNum = sxq * sw - swx * sq, cNum = sqq * swx - sq * sxq;
     double a, c;
-    if (!solve2x2(sqq, sq, sw, sxq, swx, a, c)) {
-      if (!(sqq > 0.0))
-        return false;
+    if (det > 1e-12 * sqq * sw && !(offsetNonPositive && cNum > 0.0)) {
+      a = aNum / det;
+      c = cNum / det;
+    } else {
       a = sxq / sqq;
       c = 0.0;
     }
-    if (offsetNonPositive && c > 0.0) {
-      c = 0.0;
-      a = sqq > 0.0 ? sxq / sqq : 0.0;
-    }
     if (!(a > 0.0))
       return false;
-    double error = swxx - 2.0 * a * sxq - 2.0 * c * swx + a * a * sqq +
-                   2.0 * a * c * sq + c * c * sw;
+    double error = swxx - a * sxq - c * swx;
     if (error >= bestError)
       return false;
     bestError = error;
@@ -135,10 +140,16 @@ AffineFit fitAffine(const float *x, const float *w, int n, int nmax,
     best.offset = static_cast<float>(c);
     return true;
   };
+  // The codes of the scan start at the minimum, or half a step below or
+  // above it: rounding the same scale from a shifted origin moves whole
+  // runs of values to the next code, which the least-squares offset then
+  // absorbs.
   float range = hi - lo;
   int steps = static_cast<int>(span * kGridStepsPerUnit + 0.5f);
-  for (int k = -steps; k <= steps; ++k)
-    consider(lo, (top + static_cast<float>(k) / kGridStepsPerUnit) / range);
+  for (float shift : {0.0f, -0.5f, 0.5f})
+    for (int k = -steps; k <= steps; ++k)
+      consider(lo + shift * range / top,
+               (top + static_cast<float>(k) / kGridStepsPerUnit) / range);
   if (best.scale == 0.0f) {
     // Nothing well-posed (e.g. zero weights on all but one value): plain
     // min/max quantization.

@@ -10,17 +10,18 @@
 //
 // The objective is piecewise quadratic in 1/a, so we scan a grid of inverse
 // scales around the one that maps the extreme value onto the end of the
-// code range, solve the least-squares scale (and offset) for the codes each
-// grid point produces, keep the best, and polish it with a few Lloyd steps
-// (codes from scale, scale from codes). The format solvers then quantize
-// these scales and evaluate the decoded values exactly.
+// code range (for the affine fit, from three origins: the minimum and half
+// a code step either side of it), solve the least-squares scale (and
+// offset) for the codes each grid point produces, keep the best, and polish
+// it with a few Lloyd steps (codes from scale, scale from codes). The
+// format solvers then quantize these scales and evaluate the decoded values
+// exactly.
 //
 //===----------------------------------------------------------------------===//
 #ifndef PHIQ_LIB_QUANT_SCALESEARCH_H
 #define PHIQ_LIB_QUANT_SCALESEARCH_H
 
 #include <cstdint>
-#include <cstdlib>
 
 namespace phiq::quant::detail {
 
@@ -51,9 +52,8 @@ inline float sumLanes(const float *lanes) {
 constexpr float kGroupZero = 1e-30f;
 
 /// Grid of the scans: offsets from the end-of-range target in steps of
-/// 1 / kGridStepsPerUnit, kGridSpan units each way.
-inline int dbgSteps() { static int v = getenv("DBG_STEPS") ? atoi(getenv("DBG_STEPS")) : 10; return v; }
-#define kGridStepsPerUnit dbgSteps()
+/// 1 / kGridStepsPerUnit code units, `span` units each way.
+constexpr int kGridStepsPerUnit = 5;
 
 struct SymmetricFit {
   /// Continuous scale, sign included (0 for an all-zero group).

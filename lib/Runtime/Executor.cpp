@@ -11,7 +11,9 @@
 
 #include "dialects/Phi/PhiParams.h"
 #include "dialects/PhiQ/PhiQOps.h"
+#include "phiq/Quant/ActivationRounding.h"
 #include "phiq/Quant/BlockFormat.h"
+#include "phiq/Quant/Fp16.h"
 #include "phiq/Runtime/Kernels.h"
 #include "phiq/Runtime/Routing.h"
 
@@ -62,11 +64,69 @@ Error copyElements(Operation *op, ElementsAttr attr, std::vector<float> &out) {
   return Error::success();
 }
 
+/// Causal attention rounded the way llama.cpp's non-flash CPU path rounds
+/// it: fp16 queries against the fp16 cache, fp32 softmax, fp16
+/// probabilities times fp16 values. Slow and simple: it only serves to
+/// predict llama.cpp's numbers.
+void attentionLikeLlamaCpp(const float *q, int64_t ldq, const float *k,
+                           const float *v, int64_t ldkv, float *out,
+                           int64_t ldo, int64_t tokens, int64_t past,
+                           int64_t heads, int64_t kvHeads, int64_t headDim,
+                           float scale, int64_t window) {
+  using ::phiq::quant::roundToFp16;
+  const int64_t group = heads / kvHeads;
+  parallelFor(tokens * heads, 1, [&](int64_t begin, int64_t end) {
+    std::vector<float> scores, qh(static_cast<size_t>(headDim));
+    for (int64_t i = begin; i < end; ++i) {
+      int64_t t = i / heads, h = i % heads, kvh = h / group;
+      int64_t pos = past + t;
+      for (int64_t d = 0; d < headDim; ++d)
+        qh[d] = roundToFp16(q[t * ldq + h * headDim + d]);
+      int64_t first = window == INT64_MAX ? 0 : std::max<int64_t>(0, pos - window + 1);
+      scores.assign(static_cast<size_t>(pos + 1 - first), 0.0f);
+      float maxScore = -INFINITY;
+      for (int64_t j = first; j <= pos; ++j) {
+        const float *kj = k + j * ldkv + kvh * headDim;
+        float dot = 0;
+        for (int64_t d = 0; d < headDim; ++d)
+          dot += qh[d] * kj[d];
+        scores[j - first] = dot * scale;
+        maxScore = std::max(maxScore, scores[j - first]);
+      }
+      float sum = 0;
+      for (float &s : scores)
+        sum += s = std::exp(s - maxScore);
+      float *o = out + t * ldo + h * headDim;
+      std::fill(o, o + headDim, 0.0f);
+      for (int64_t j = first; j <= pos; ++j) {
+        float p = roundToFp16(scores[j - first] / sum);
+        const float *vj = v + j * ldkv + kvh * headDim;
+        for (int64_t d = 0; d < headDim; ++d)
+          o[d] += p * vj[d];
+      }
+    }
+  });
+}
+
+/// The format a weight is stored in (what llama.cpp multiplies by).
+::phiq::quant::BlockFormat storageFormat(Value weight) {
+  if (auto dequantize = weight.getDefiningOp<mlir::phiq_ir::DequantizeOp>())
+    return dequantize.getInput().getType().getScheme().getBlockFormat();
+  if (auto packed = weight.getDefiningOp<mlir::phiq_ir::PackedWeightOp>())
+    return packed.getType().getScheme().getBlockFormat();
+  Type element = llvm::cast<RankedTensorType>(weight.getType()).getElementType();
+  if (element.isF16())
+    return ::phiq::quant::BlockFormat::F16;
+  if (element.isBF16())
+    return ::phiq::quant::BlockFormat::BF16;
+  return ::phiq::quant::BlockFormat::F32;
+}
+
 /// phi.moe_experts: out[t] = sum_k mix[t,k] * expert_{idx[t,k]}(in[t]).
 void runExperts(MoeExpertsOp op,
                 const llvm::DenseMap<Value, std::vector<float>> &weights,
                 const Buffer &in, const Buffer &mix, const Buffer &idx,
-                Buffer &out) {
+                Buffer &out, bool llamaCppArithmetic) {
   const int64_t experts = op.getNumExperts(), topK = mix.cols,
                 hidden = in.cols, inter = op.getIntermediateSize();
   const bool stacked = op.isStacked();
@@ -100,6 +160,13 @@ void runExperts(MoeExpertsOp op,
       std::memcpy(x.data() + i * hidden,
                   in.data.data() + picks[i].first * hidden,
                   sizeof(float) * hidden);
+    ::phiq::quant::BlockFormat upFormat =
+        storageFormat(op.getGate()[stacked ? 0 : e]);
+    ::phiq::quant::BlockFormat downFormat =
+        storageFormat(op.getDown()[stacked ? 0 : e]);
+    if (llamaCppArithmetic)
+      ::phiq::quant::roundActivationsLikeLlamaCpp(upFormat, x.data(), m,
+                                                  hidden);
     // [gate | up] side by side so siluGate can combine them.
     gateUp.resize(size_t(m * 2 * inter));
     matmulTransB(x.data(), hidden, wGate, nullptr, gateUp.data(), 2 * inter,
@@ -108,6 +175,9 @@ void runExperts(MoeExpertsOp op,
                  2 * inter, m, inter, hidden);
     act.resize(size_t(m * inter));
     siluGate(gateUp.data(), act.data(), m, inter);
+    if (llamaCppArithmetic)
+      ::phiq::quant::roundActivationsLikeLlamaCpp(downFormat, act.data(), m,
+                                                  inter);
     y.resize(size_t(m * hidden));
     matmulTransB(act.data(), inter, wDown, nullptr, y.data(), hidden, m,
                  hidden, inter);
@@ -133,8 +203,10 @@ KVCache::KVCache(const Executor &executor) {
   }
 }
 
-llvm::Expected<std::unique_ptr<Executor>> Executor::create(ModelOp model) {
+llvm::Expected<std::unique_ptr<Executor>> Executor::create(ModelOp model,
+                                                           Options options) {
   std::unique_ptr<Executor> exec(new Executor(model));
+  exec->options = options;
   exec->vocab = model.getConfig().getVocabSize();
   Error error = Error::success();
   (void)!!error;
@@ -298,15 +370,24 @@ Error Executor::forward(ArrayRef<int32_t> tokens, int64_t batch,
       Buffer &in = values[input];
       bool onlyLast = lastOnly && isa<LmHeadOp>(op);
       Buffer &out = alloc(op->getResult(0), onlyLast ? batch : in.rows);
+      // llama.cpp arithmetic: multiply rounded copies of the activations.
+      Buffer rounded;
+      if (options.llamaCppArithmetic &&
+          storageFormat(w) != ::phiq::quant::BlockFormat::F32) {
+        rounded = in;
+        ::phiq::quant::roundActivationsLikeLlamaCpp(
+            storageFormat(w), rounded.data.data(), rounded.rows, rounded.cols);
+      }
+      Buffer &a = rounded.data.empty() ? in : rounded;
       if (onlyLast) {
         // Only the last token of each sequence needs logits.
         for (int64_t b = 0; b < batch; ++b)
-          matmulTransB(in.row((b + 1) * newTokens - 1), in.cols, weight(w),
+          matmulTransB(a.row((b + 1) * newTokens - 1), a.cols, weight(w),
                        weight(bias), out.row(b), out.cols, 1, out.cols,
-                       in.cols);
+                       a.cols);
       } else {
-        matmulTransB(in.data.data(), in.cols, weight(w), weight(bias),
-                     out.data.data(), out.cols, in.rows, out.cols, in.cols);
+        matmulTransB(a.data.data(), a.cols, weight(w), weight(bias),
+                     out.data.data(), out.cols, a.rows, out.cols, a.cols);
       }
     } else if (auto split = dyn_cast<SplitOp>(op)) {
       Buffer &in = values[split.getInput()];
@@ -356,6 +437,20 @@ Error Executor::forward(ArrayRef<int32_t> tokens, int64_t batch,
         }
         applyRotary(kDst, kvDim, newTokens, kvHeads, headDim,
                     rope.getRotaryDim(), invFreq.data(), cosSinScale, past);
+        if (options.llamaCppArithmetic) {
+          // llama.cpp keeps K and V in an fp16 cache and multiplies them
+          // with fp16 copies of the queries and of the probabilities.
+          ::phiq::quant::roundActivationsLikeLlamaCpp(
+              ::phiq::quant::BlockFormat::F16, kDst, newTokens, kvDim);
+          ::phiq::quant::roundActivationsLikeLlamaCpp(
+              ::phiq::quant::BlockFormat::F16, vDst, newTokens, kvDim);
+          attentionLikeLlamaCpp(q.row(b * newTokens), q.cols,
+                                cache.keys.data(), cache.values.data(), kvDim,
+                                out.row(b * newTokens), out.cols, newTokens,
+                                past, heads, kvHeads, headDim,
+                                float(attn.getSoftmaxScale()), window);
+          continue;
+        }
         attention(q.row(b * newTokens), q.cols, cache.keys.data(),
                   cache.values.data(), kvDim, out.row(b * newTokens), out.cols,
                   newTokens, past, heads, kvHeads, headDim,
@@ -385,7 +480,7 @@ Error Executor::forward(ArrayRef<int32_t> tokens, int64_t batch,
       Buffer &out = alloc(experts.getResult(), rows);
       runExperts(experts, weights, values[experts.getInput()],
                  values[experts.getWeights()], values[experts.getIndices()],
-                 out);
+                 out, options.llamaCppArithmetic);
     } else if (auto glu = dyn_cast<GluOp>(op)) {
       Buffer &in = values[glu.getInput()];
       Buffer &out = alloc(glu.getResult(), in.rows);

@@ -187,7 +187,8 @@ def awkward_rows(rows, cols, seed):
 
 
 def run_ours(tool, work, tag, x, formats, importance_path):
-    """Our bytes and decoded floats per format, via phi-quant-blocks."""
+    """Runs phi-quant-blocks on the rows of x; returns a loader of our
+    bytes and decoded floats per format."""
     rows, cols = x.shape
     src = work / f"{tag}.f32"
     x.tofile(src)
@@ -197,11 +198,16 @@ def run_ours(tool, work, tag, x, formats, importance_path):
     if importance_path:
         cmd.append(f"--importance={importance_path}")
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    result = {}
-    for f in formats:
-        result[f] = (np.fromfile(outdir / f"{f}.bin", dtype=np.uint8),
-                     np.fromfile(outdir / f"{f}.f32", dtype=np.float32))
-    return result
+
+    def load(name):
+        """Reads (and deletes: the scratch folder stays small) one format."""
+        result = []
+        for suffix, dtype in ((".bin", np.uint8), (".f32", np.float32)):
+            path = outdir / f"{name}{suffix}"
+            result.append(np.fromfile(path, dtype=dtype))
+            path.unlink()
+        return tuple(result)
+    return load
 
 
 def decode_ours(tool, work, tag, name, data, cols):
@@ -210,16 +216,20 @@ def decode_ours(tool, work, tag, name, data, cols):
     out = work / f"{tag}.{name}.ggml.f32"
     subprocess.run([tool, f"--decode={name}", f"--cols={cols}", str(path),
                     "-o", str(out)], check=True)
-    return np.fromfile(out, dtype=np.float32)
+    values = np.fromfile(out, dtype=np.float32)
+    path.unlink()
+    out.unlink()
+    return values
 
 
-def weighted_errors(x, y, importance, spans):
+def weighted_errors(x64, y, importance, spans):
     """Per-span (row range) sum of importance * (x - y)^2 in float64."""
-    diff = x.astype(np.float64) - y.reshape(x.shape).astype(np.float64)
-    sq = diff * diff
-    if importance is not None:
-        sq *= importance.astype(np.float64)[None, :]
-    per_row = sq.sum(axis=1)
+    diff = x64 - y.reshape(x64.shape)
+    if importance is None:
+        per_row = np.einsum("ij,ij->i", diff, diff)
+    else:
+        per_row = np.einsum("ij,ij,j->i", diff, diff,
+                            importance.astype(np.float64))
     return [float(per_row[a:b].sum()) for a, b in spans]
 
 
@@ -249,19 +259,22 @@ def main():
 
     failures = []
     skipped = []
-    # (format, mode) -> [our total, ggml total, tensors, tensors not worse]
+    # (source, format, mode) -> [our total, ggml total, tensors, not worse]
     totals = {}
     byte_status = {}
     for cols, members in sorted(groups.items()):
         stacked = np.ascontiguousarray(np.concatenate([m for _, m in members]))
+        stacked64 = stacked.astype(np.float64)
         spans, row = [], 0
         for _, m in members:
             spans.append((row, row + m.shape[0]))
             row += m.shape[0]
         formats = [f for f, (_, elems, _) in FORMATS.items() if cols % elems == 0]
-        for f in FORMATS:
-            if f not in formats:
-                skipped.append(f"{f} on {len(members)} tensors of {cols} columns")
+        left_out = [f for f in FORMATS if f not in formats]
+        if left_out:
+            for label, m in members:
+                skipped.append(f"{label} ({m.shape[0]}x{cols}): "
+                               + ",".join(left_out))
         rng = np.random.default_rng(cols)
         # A fixed positive importance vector (a stand-in for the mean
         # squared activations an imatrix holds).
@@ -273,7 +286,7 @@ def main():
             ours = run_ours(args.tool, work, tag, stacked, formats,
                             importance_path if imp is not None else None)
             for f in formats:
-                our_bytes, our_floats = ours[f]
+                our_bytes, our_floats = ours(f)
                 ref_bytes = ggml.quantize(f, stacked, imp)
                 count = stacked.size
                 # ggml reads our bytes as our decoder does ...
@@ -285,16 +298,19 @@ def main():
                     failures.append(f"{f} {mode} cols={cols}: ggml decodes our "
                                     f"bytes differently at {bad.size} values "
                                     f"(first flat index {bad[0]})")
-                # ... and our decoder reads ggml's bytes as ggml does.
+                # ... and our decoder reads ggml's bytes as ggml does (when
+                # the bytes are the same, the check above covered it).
                 ggml_floats = ggml.dequantize(f, ref_bytes, count)
-                ours_on_ggml = decode_ours(args.tool, work, tag, f, ref_bytes, cols)
-                if not np.array_equal(ours_on_ggml.view(np.uint32),
-                                      ggml_floats.view(np.uint32)):
-                    failures.append(f"{f} {mode} cols={cols}: our decoder "
-                                    "reads ggml's bytes differently")
+                same = np.array_equal(our_bytes, ref_bytes)
+                if not same:
+                    ours_on_ggml = decode_ours(args.tool, work, tag, f,
+                                               ref_bytes, cols)
+                    if not np.array_equal(ours_on_ggml.view(np.uint32),
+                                          ggml_floats.view(np.uint32)):
+                        failures.append(f"{f} {mode} cols={cols}: our decoder "
+                                        "reads ggml's bytes differently")
                 identical = f in (IDENTICAL if imp is None else
                                   IDENTICAL_WITH_IMPORTANCE)
-                same = np.array_equal(our_bytes, ref_bytes)
                 key = (f, mode)
                 if identical:
                     byte_status[key] = byte_status.get(key, True) and same
@@ -303,32 +319,43 @@ def main():
                         failures.append(f"{f} {mode} cols={cols}: bytes differ "
                                         f"from ggml at {diff.size} offsets "
                                         f"(first {diff[0]})")
-                if f in ("F32",):
+                if f == "F32":
                     continue
-                e_ours = weighted_errors(stacked, our_floats, imp, spans)
-                e_ggml = weighted_errors(stacked, ggml_floats, imp, spans)
-                t = totals.setdefault(key, [0.0, 0.0, 0, 0])
+                e_ggml = weighted_errors(stacked64, ggml_floats, imp, spans)
+                e_ours = (e_ggml if same else
+                          weighted_errors(stacked64, our_floats, imp, spans))
                 searched = f in (SEARCHED if imp is None else
                                  SEARCHED_WITH_IMPORTANCE)
                 for (label, _), a, b in zip(members, e_ours, e_ggml):
+                    source = "random" if label.startswith("random:") else "models"
+                    t = totals.setdefault((source, f, mode),
+                                          [0.0, 0.0, 0, 0, 0.0])
                     t[0] += a
                     t[1] += b
                     t[2] += 1
                     t[3] += a <= b
+                    t[4] = max(t[4], a / b if b > 0 else float(a > 0))
                     if searched and a > b:
                         failures.append(f"{f} {mode} {label}: weighted error "
                                         f"{a:.6e} > ggml's {b:.6e}")
 
-    print(f"{'format':8} {'mode':10} {'ours':>12} {'ggml':>12} {'ours/ggml':>9}"
-          f" {'not worse':>10}  bytes")
-    for (f, mode), (a, b, n, ok) in totals.items():
+    print("weighted squared error, summed over tensors (ours <= ggml per "
+          "tensor is the requirement for searched formats)")
+    print(f"{'source':7} {'format':7} {'mode':10} {'ours':>12} {'ggml':>12} "
+          f"{'ours/ggml':>9} {'worst':>7} {'not worse':>10}  bytes")
+    modes = ["plain", "importance"]
+    for (source, f, mode), (a, b, n, ok, worst) in sorted(
+            totals.items(), key=lambda kv: (kv[0][0], modes.index(kv[0][2]),
+                                            list(FORMATS).index(kv[0][1]))):
         ratio = a / b if b > 0 else (1.0 if a == 0 else float("inf"))
         status = ("identical" if byte_status.get((f, mode)) else
                   "DIFFER" if (f, mode) in byte_status else "searched")
-        print(f"{f:8} {mode:10} {a:12.5e} {b:12.5e} {ratio:9.4f} "
-              f"{ok:>4}/{n:<5}  {status}")
+        print(f"{source:7} {f:7} {mode:10} {a:12.5e} {b:12.5e} {ratio:9.4f} "
+              f"{worst:7.4f} {ok:>4}/{n:<5}  {status}")
+    if skipped:
+        print("skipped (K-quants need rows of a multiple of 256 values):")
     for s in skipped:
-        print(f"skipped: {s} (K-quants need rows of a multiple of 256)")
+        print(f"  {s}")
     print(f"checked in {time.time() - started:.1f} s")
     for msg in failures:
         print("FAIL:", msg)

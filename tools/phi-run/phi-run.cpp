@@ -47,6 +47,11 @@ static cl::opt<std::string>
                  cl::sub(evalCmd), cl::sub(generateCmd));
 static cl::opt<bool> jsonOutput("json", cl::desc("print results as JSON"),
                                 cl::sub(evalCmd), cl::sub(generateCmd));
+static cl::opt<bool> llamaCppArithmetic(
+    "llamacpp-arithmetic",
+    cl::desc("round matmul activations as llama.cpp's CPU backend does "
+             "(Q8_0/Q8_K/fp16 rows), to predict a GGUF file's numbers there"),
+    cl::sub(evalCmd), cl::sub(generateCmd));
 
 // eval
 static cl::opt<std::string> tokensFile(
@@ -351,7 +356,9 @@ int main(int argc, char **argv) {
   if (models.size() != 1)
     return fail(modelPath + ": expected exactly one phi.model, found " +
                 std::to_string(models.size()));
-  auto executor = rt::Executor::create(models.front());
+  rt::Executor::Options options;
+  options.llamaCppArithmetic = llamaCppArithmetic;
+  auto executor = rt::Executor::create(models.front(), options);
   if (!executor)
     return fail(llvm::toString(executor.takeError()));
   if (evalCmd)

@@ -52,8 +52,20 @@ class Executor {
 public:
   /// Prepares `model` for execution: resolves and upcasts every weight.
   /// The model must outlive the executor.
+  struct Options {
+    /// Round each matmul's activations the way llama.cpp's CPU backend does
+    /// for the weight's storage type (Q8_0 / Q8_K / fp16 / bf16 rows), to
+    /// predict a GGUF file's numbers in llama.cpp rather than the exact
+    /// math of the quantized model.
+    bool llamaCppArithmetic = false;
+  };
+
   static llvm::Expected<std::unique_ptr<Executor>>
-  create(mlir::phi::ModelOp model);
+  create(mlir::phi::ModelOp model, Options options);
+  static llvm::Expected<std::unique_ptr<Executor>>
+  create(mlir::phi::ModelOp model) {
+    return create(model, Options());
+  }
 
   /// Runs `batch` sequences of `newTokens` ids each (row-major in `tokens`),
   /// appending to `caches[b]`; all caches must hold the same number of
@@ -102,6 +114,7 @@ private:
   friend class KVCache;
 
   mlir::phi::ModelOp model;
+  Options options;
   int64_t vocab = 0;
   int64_t flopsPerToken = 0;
   /// fp32 copies of every weight, by the phi.weight result that holds it.

@@ -86,33 +86,38 @@ uint32_t bitsOf(float v) {
   return b;
 }
 
-/// sqrt(E / sum x^2) on weight-like data: generous ceilings of what each
-/// bit budget gives (measured values are about 60-80% of these).
+/// sqrt(E / sum x^2) on weightLikeRows: about 1.25x what each format
+/// measures there (so a regression of the search shows), ordered by bits.
 double relativeErrorCeiling(BlockFormat format) {
   switch (format) {
   case BlockFormat::F32:
     return 0.0;
   case BlockFormat::F16:
-    return 4e-4;
+    return 3e-4;
   case BlockFormat::BF16:
-    return 3e-3;
+    return 2e-3;
   case BlockFormat::Q8_0:
-    return 0.008;
+    return 0.011;
   case BlockFormat::Q6_K:
-    return 0.016;
-  case BlockFormat::Q5_0:
+    return 0.032;
   case BlockFormat::Q5_1:
+    return 0.058;
   case BlockFormat::Q5_K:
-    return 0.04;
-  case BlockFormat::Q4_0:
-  case BlockFormat::Q4_1:
-  case BlockFormat::Q4_K:
-  case BlockFormat::IQ4_NL:
+    return 0.055;
+  case BlockFormat::Q5_0:
     return 0.09;
+  case BlockFormat::Q4_K:
+    return 0.11;
+  case BlockFormat::Q4_1:
+    return 0.12;
+  case BlockFormat::IQ4_NL:
+    return 0.13;
+  case BlockFormat::Q4_0:
+    return 0.18;
   case BlockFormat::Q3_K:
-    return 0.17;
+    return 0.24;
   case BlockFormat::Q2_K:
-    return 0.33;
+    return 0.35;
   }
   return 0.0;
 }
@@ -201,7 +206,7 @@ TEST_P(BlockFormatTest, large_magnitudes_keep_relative_accuracy) {
   std::vector<uint8_t> bytes = quantizeOrFail(format(), x, rows, kCols);
   double relative = std::sqrt(
       weightedSquaredError(format(), x, rows, kCols, bytes) / sumSquares(x));
-  EXPECT_LE(relative, 1.2 * relativeErrorCeiling(format()) + 1e-6);
+  EXPECT_LE(relative, relativeErrorCeiling(format()));
 }
 
 TEST_P(BlockFormatTest, tiny_magnitudes_never_decode_worse_than_zero) {

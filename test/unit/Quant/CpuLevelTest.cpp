@@ -1,0 +1,124 @@
+//===- CpuLevelTest.cpp - Same bytes on every CPU ---------------*- C++ -*-===//
+//
+// The search loops have a portable and an AVX2 version; they are built to
+// return identical bits (same lanes, same operations), so a model quantized
+// on one machine is byte-identical to the same model quantized on another.
+// Checked loop by loop and end to end through quantize().
+//
+//===----------------------------------------------------------------------===//
+
+#include "lib/Quant/SearchKernels.h"
+
+#include "phiq/Quant/BlockFormat.h"
+#include "phiq/Runtime/Kernels.h"
+
+#include "llvm/Support/Error.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+#include <vector>
+
+using namespace phiq::quant;
+using namespace phiq::quant::detail;
+namespace rt = phiq::rt;
+
+namespace {
+
+uint32_t bitsOf(float v) {
+  uint32_t b;
+  std::memcpy(&b, &v, 4);
+  return b;
+}
+
+std::vector<float> randomValues(size_t n, uint32_t seed, float scale) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal(0.0f, scale);
+  std::vector<float> v(n);
+  for (float &x : v)
+    x = normal(rng);
+  return v;
+}
+
+TEST(SearchKernels, avx2_and_portable_loops_return_identical_bits) {
+  const SearchKernels *avx2 = avx2SearchKernels();
+  if (!avx2)
+    GTEST_SKIP() << "no AVX2 on this machine";
+  const SearchKernels &portable = portableSearchKernels();
+  for (int trial = 0; trial < 200; ++trial) {
+    int n = trial % 2 ? 32 : 16;
+    std::vector<float> x = randomValues(n, trial, 0.05f);
+    std::vector<float> w = randomValues(n, trial + 1000, 1.0f);
+    for (float &v : w)
+      v = v * v + 0.01f;
+    float step = 0.01f * (1 + trial % 7);
+    std::vector<float> qa(n), qb(n);
+    ASSERT_EQ(bitsOf(avx2->requantAffine(x.data(), w.data(), n, step, 0.03f,
+                                         15.0f, qa.data())),
+              bitsOf(portable.requantAffine(x.data(), w.data(), n, step, 0.03f,
+                                            15.0f, qb.data())));
+    ASSERT_EQ(qa, qb);
+    ASSERT_EQ(bitsOf(avx2->requantSymmetric(x.data(), w.data(), n, -step,
+                                            -32.0f, 31.0f, qa.data())),
+              bitsOf(portable.requantSymmetric(x.data(), w.data(), n, -step,
+                                               -32.0f, 31.0f, qb.data())));
+    ASSERT_EQ(qa, qb);
+    FitSums fa = avx2->fitSums(x.data(), w.data(), n, -0.1f, 1.0f / step,
+                               0.0f, 31.0f);
+    FitSums fb = portable.fitSums(x.data(), w.data(), n, -0.1f, 1.0f / step,
+                                  0.0f, 31.0f);
+    ASSERT_EQ(bitsOf(fa.q), bitsOf(fb.q));
+    ASSERT_EQ(bitsOf(fa.qq), bitsOf(fb.qq));
+    ASSERT_EQ(bitsOf(fa.xq), bitsOf(fb.xq));
+    FitSums ga = avx2->gridSums(x.data(), w.data(), n, 0.1f / step);
+    FitSums gb = portable.gridSums(x.data(), w.data(), n, 0.1f / step);
+    ASSERT_EQ(bitsOf(ga.qq), bitsOf(gb.qq));
+    ASSERT_EQ(bitsOf(ga.xq), bitsOf(gb.xq));
+    ASSERT_EQ(bitsOf(avx2->gridError(x.data(), w.data(), n, step / 10,
+                                     qa.data())),
+              bitsOf(portable.gridError(x.data(), w.data(), n, step / 10,
+                                        qb.data())));
+    ASSERT_EQ(qa, qb);
+  }
+}
+
+TEST(SearchKernels, grid_index_is_the_nearest_grid_value) {
+  const SearchKernels &kernels = portableSearchKernels();
+  std::vector<float> x(8), w(8, 1.0f), index(8);
+  for (float v = -140.0f; v <= 130.0f; v += 0.37f) {
+    for (float &e : x)
+      e = v;
+    kernels.gridError(x.data(), w.data(), 8, 1.0f, index.data());
+    int k = static_cast<int>(index[0]);
+    for (int g = 0; g < 16; ++g)
+      ASSERT_LE(std::fabs(v - kIQ4Grid[k]), std::fabs(v - kIQ4Grid[g]) + 1e-4f)
+          << v;
+  }
+}
+
+TEST(SearchKernels, quantized_bytes_do_not_depend_on_the_cpu_level) {
+  if (rt::hardwareCpuLevel() == rt::CpuLevel::Portable)
+    GTEST_SKIP() << "only the portable kernels exist here";
+  const int64_t rows = 6, cols = 512;
+  std::vector<float> x = randomValues(rows * cols, 7, 0.02f);
+  std::vector<float> importance = randomValues(cols, 8, 1.0f);
+  for (float &v : importance)
+    v = v * v + 0.05f;
+  rt::CpuLevel saved = rt::detectCpuLevel();
+  for (BlockFormat format : allBlockFormats()) {
+    std::vector<uint8_t> fast(rows * *rowBytes(format, cols));
+    std::vector<uint8_t> portable(fast.size());
+    for (const float *w : {static_cast<const float *>(nullptr),
+                           static_cast<const float *>(importance.data())}) {
+      rt::setCpuLevel(rt::hardwareCpuLevel());
+      ASSERT_FALSE(bool(quantize(format, x, rows, cols, fast, w)));
+      rt::setCpuLevel(rt::CpuLevel::Portable);
+      ASSERT_FALSE(bool(quantize(format, x, rows, cols, portable, w)));
+      EXPECT_EQ(fast, portable) << formatInfo(format).name.str();
+    }
+  }
+  rt::setCpuLevel(saved);
+}
+
+} // namespace
