@@ -24,5 +24,6 @@ llvm_config.with_system_environment(["HOME", "TMPDIR"])
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 tool_dirs = [config.phiq_tools_dir, config.llvm_tools_dir]
-tools = ["phi-opt", "phi-translate", "phi-run", "phi-gen-checkpoint"]
+tools = ["phi-opt", "phi-translate", "phi-run", "phi-gen-checkpoint", "phi-quantize",
+         "phi-gguf-dump", "phi-quant-blocks"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)

@@ -35,33 +35,61 @@ using namespace detail;
 
 // Block sizes and type ids are ggml's (ggml.h, ggml-common.h).
 const FormatEntry kFormats[] = {
-    {BlockFormat::F32, {"F32", 0, 1, 4, false}, quantizeRowF32,
+    {BlockFormat::F32,
+     {"F32", 0, 1, 4, false},
+     quantizeRowF32,
      dequantizeRowF32},
-    {BlockFormat::F16, {"F16", 1, 1, 2, false}, quantizeRowF16,
+    {BlockFormat::F16,
+     {"F16", 1, 1, 2, false},
+     quantizeRowF16,
      dequantizeRowF16},
-    {BlockFormat::BF16, {"BF16", 30, 1, 2, false}, quantizeRowBF16,
+    {BlockFormat::BF16,
+     {"BF16", 30, 1, 2, false},
+     quantizeRowBF16,
      dequantizeRowBF16},
-    {BlockFormat::Q8_0, {"Q8_0", 8, 32, 34, false}, quantizeRowQ8_0,
+    {BlockFormat::Q8_0,
+     {"Q8_0", 8, 32, 34, false},
+     quantizeRowQ8_0,
      dequantizeRowQ8_0},
-    {BlockFormat::Q4_0, {"Q4_0", 2, 32, 18, false}, quantizeRowQ4_0,
+    {BlockFormat::Q4_0,
+     {"Q4_0", 2, 32, 18, false},
+     quantizeRowQ4_0,
      dequantizeRowQ4_0},
-    {BlockFormat::Q4_1, {"Q4_1", 3, 32, 20, false}, quantizeRowQ4_1,
+    {BlockFormat::Q4_1,
+     {"Q4_1", 3, 32, 20, false},
+     quantizeRowQ4_1,
      dequantizeRowQ4_1},
-    {BlockFormat::Q5_0, {"Q5_0", 6, 32, 22, false}, quantizeRowQ5_0,
+    {BlockFormat::Q5_0,
+     {"Q5_0", 6, 32, 22, false},
+     quantizeRowQ5_0,
      dequantizeRowQ5_0},
-    {BlockFormat::Q5_1, {"Q5_1", 7, 32, 24, false}, quantizeRowQ5_1,
+    {BlockFormat::Q5_1,
+     {"Q5_1", 7, 32, 24, false},
+     quantizeRowQ5_1,
      dequantizeRowQ5_1},
-    {BlockFormat::Q2_K, {"Q2_K", 10, 256, 84, true}, quantizeRowQ2_K,
+    {BlockFormat::Q2_K,
+     {"Q2_K", 10, 256, 84, true},
+     quantizeRowQ2_K,
      dequantizeRowQ2_K},
-    {BlockFormat::Q3_K, {"Q3_K", 11, 256, 110, true}, quantizeRowQ3_K,
+    {BlockFormat::Q3_K,
+     {"Q3_K", 11, 256, 110, true},
+     quantizeRowQ3_K,
      dequantizeRowQ3_K},
-    {BlockFormat::Q4_K, {"Q4_K", 12, 256, 144, true}, quantizeRowQ4_K,
+    {BlockFormat::Q4_K,
+     {"Q4_K", 12, 256, 144, true},
+     quantizeRowQ4_K,
      dequantizeRowQ4_K},
-    {BlockFormat::Q5_K, {"Q5_K", 13, 256, 176, true}, quantizeRowQ5_K,
+    {BlockFormat::Q5_K,
+     {"Q5_K", 13, 256, 176, true},
+     quantizeRowQ5_K,
      dequantizeRowQ5_K},
-    {BlockFormat::Q6_K, {"Q6_K", 14, 256, 210, true}, quantizeRowQ6_K,
+    {BlockFormat::Q6_K,
+     {"Q6_K", 14, 256, 210, true},
+     quantizeRowQ6_K,
      dequantizeRowQ6_K},
-    {BlockFormat::IQ4_NL, {"IQ4_NL", 20, 32, 18, false}, quantizeRowIQ4_NL,
+    {BlockFormat::IQ4_NL,
+     {"IQ4_NL", 20, 32, 18, false},
+     quantizeRowIQ4_NL,
      dequantizeRowIQ4_NL},
 };
 
@@ -85,10 +113,10 @@ int64_t rowGrain(int64_t cols) {
 
 llvm::ArrayRef<BlockFormat> allBlockFormats() {
   static const BlockFormat formats[] = {
-      BlockFormat::F32,  BlockFormat::F16,  BlockFormat::BF16,
-      BlockFormat::Q8_0, BlockFormat::Q4_0, BlockFormat::Q4_1,
-      BlockFormat::Q5_0, BlockFormat::Q5_1, BlockFormat::Q2_K,
-      BlockFormat::Q3_K, BlockFormat::Q4_K, BlockFormat::Q5_K,
+      BlockFormat::F32,  BlockFormat::F16,   BlockFormat::BF16,
+      BlockFormat::Q8_0, BlockFormat::Q4_0,  BlockFormat::Q4_1,
+      BlockFormat::Q5_0, BlockFormat::Q5_1,  BlockFormat::Q2_K,
+      BlockFormat::Q3_K, BlockFormat::Q4_K,  BlockFormat::Q5_K,
       BlockFormat::Q6_K, BlockFormat::IQ4_NL};
   return formats;
 }
@@ -139,8 +167,7 @@ llvm::Error quantize(BlockFormat format, llvm::ArrayRef<float> src,
   if (static_cast<int64_t>(dst.size()) != rows * *bytesPerRow)
     return llvm::createStringError(
         llvm::formatv("{0} output of {1}x{2} needs {3} bytes, got {4}",
-                      e.info.name, rows, cols, rows * *bytesPerRow,
-                      dst.size())
+                      e.info.name, rows, cols, rows * *bytesPerRow, dst.size())
             .str());
   if (importance) {
     for (int64_t c = 0; c < cols; ++c)

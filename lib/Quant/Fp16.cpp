@@ -1,4 +1,5 @@
-//===- Fp16.cpp - Rows of half and bfloat16 values ---------------*- C++ -*-===//
+//===- Fp16.cpp - Rows of half and bfloat16 values ---------------*- C++
+//-*-===//
 //
 // The F32, F16 and BF16 formats are whole rows of the scalar conversions in
 // Fp16.h (ggml's F16 and BF16 quantizers are exactly these roundings). They
@@ -38,8 +39,7 @@ void bf16ToFp32Row(const uint16_t *src, float *dst, int64_t count) {
 
 namespace detail {
 
-void quantizeRowF32(const float *x, int64_t cols, const float *,
-                    uint8_t *out) {
+void quantizeRowF32(const float *x, int64_t cols, const float *, uint8_t *out) {
   std::memcpy(out, x, static_cast<size_t>(cols) * sizeof(float));
 }
 
@@ -47,8 +47,7 @@ void dequantizeRowF32(const uint8_t *in, int64_t cols, float *out) {
   std::memcpy(out, in, static_cast<size_t>(cols) * sizeof(float));
 }
 
-void quantizeRowF16(const float *x, int64_t cols, const float *,
-                    uint8_t *out) {
+void quantizeRowF16(const float *x, int64_t cols, const float *, uint8_t *out) {
   for (int64_t i = 0; i < cols; ++i) {
     uint16_t half = fp32ToFp16Bits(x[i]);
     std::memcpy(out + 2 * i, &half, 2);

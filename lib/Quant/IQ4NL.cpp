@@ -36,8 +36,8 @@ namespace {
 constexpr int kBlock = 32;
 constexpr int kBlockBytes = 18;
 
-void quantizeBlock(const SearchKernels &kernels, const float *x,
-                   const float *w, uint8_t *out) {
+void quantizeBlock(const SearchKernels &kernels, const float *x, const float *w,
+                   uint8_t *out) {
   float amax = 0.0f, extreme = 0.0f;
   for (int i = 0; i < kBlock; ++i)
     if (std::fabs(x[i]) > amax) {

@@ -53,9 +53,8 @@ void pack2BitPlanes(const uint8_t *codes, uint8_t *qs) {
   for (int h = 0; h < 2; ++h)
     for (int l = 0; l < 32; ++l) {
       const uint8_t *c = codes + 128 * h + l;
-      qs[32 * h + l] = static_cast<uint8_t>((c[0] & 3) | (c[32] & 3) << 2 |
-                                            (c[64] & 3) << 4 |
-                                            (c[96] & 3) << 6);
+      qs[32 * h + l] = static_cast<uint8_t>(
+          (c[0] & 3) | (c[32] & 3) << 2 | (c[64] & 3) << 4 | (c[96] & 3) << 6);
     }
 }
 
@@ -169,7 +168,8 @@ void packKBlock(KFormat format, const KBlock &b, uint8_t *out) {
     std::memset(qh, 0, 32);
     for (int c = 0; c < 4; ++c)
       for (int l = 0; l < 32; ++l) {
-        qh[l] |= static_cast<uint8_t>(((codes[64 * c + l] >> 4) & 1) << (2 * c));
+        qh[l] |=
+            static_cast<uint8_t>(((codes[64 * c + l] >> 4) & 1) << (2 * c));
         qh[l] |= static_cast<uint8_t>(((codes[64 * c + 32 + l] >> 4) & 1)
                                       << (2 * c + 1));
       }
@@ -186,8 +186,9 @@ void packKBlock(KFormat format, const KBlock &b, uint8_t *out) {
         ql[64 * h + l] = static_cast<uint8_t>((u[0] & 15) | (u[2] & 15) << 4);
         ql[64 * h + 32 + l] =
             static_cast<uint8_t>((u[1] & 15) | (u[3] & 15) << 4);
-        qh[32 * h + l] = static_cast<uint8_t>(
-            (u[0] >> 4) | (u[1] >> 4) << 2 | (u[2] >> 4) << 4 | (u[3] >> 4) << 6);
+        qh[32 * h + l] =
+            static_cast<uint8_t>((u[0] >> 4) | (u[1] >> 4) << 2 |
+                                 (u[2] >> 4) << 4 | (u[3] >> 4) << 6);
       }
     for (int j = 0; j < 16; ++j)
       out[192 + j] = static_cast<uint8_t>(static_cast<int8_t>(b.sc[j]));
@@ -236,7 +237,8 @@ void unpackKBlock(KFormat format, const uint8_t *in, KBlock &b) {
     unpackNibblePlanes(in + 48, codes);
     for (int c = 0; c < 4; ++c)
       for (int l = 0; l < 32; ++l) {
-        codes[64 * c + l] |= static_cast<uint8_t>(((qh[l] >> (2 * c)) & 1) << 4);
+        codes[64 * c + l] |=
+            static_cast<uint8_t>(((qh[l] >> (2 * c)) & 1) << 4);
         codes[64 * c + 32 + l] |=
             static_cast<uint8_t>(((qh[l] >> (2 * c + 1)) & 1) << 4);
       }
@@ -250,7 +252,8 @@ void unpackKBlock(KFormat format, const uint8_t *in, KBlock &b) {
       for (int l = 0; l < 32; ++l) {
         uint8_t lo0 = ql[64 * h + l], lo1 = ql[64 * h + 32 + l];
         uint8_t hi = qh[32 * h + l];
-        int u[4] = {(lo0 & 15) | (hi & 3) << 4, (lo1 & 15) | ((hi >> 2) & 3) << 4,
+        int u[4] = {(lo0 & 15) | (hi & 3) << 4,
+                    (lo1 & 15) | ((hi >> 2) & 3) << 4,
                     (lo0 >> 4) | ((hi >> 4) & 3) << 4,
                     (lo1 >> 4) | ((hi >> 6) & 3) << 4};
         for (int k = 0; k < 4; ++k)

@@ -8,8 +8,9 @@
 //
 //   E = sum_i w_i (x_i - y_i)^2,   w = importance (imatrix) or 1,
 //
-// in three steps (ggml's reference does the first two with heuristic
-// weights and stops; the third step is what makes ours never worse):
+// in three steps. ggml's reference quantizer does the first two, with
+// weights of its own (|x| + rms(x), or the importance times sqrt(sigma^2 +
+// x^2)) rather than the error it is judged by, and stops there:
 //
 //   1. Sub-block fit: continuous (a_j, b_j) minimizing
 //      sum w (x - a_j q + b_j)^2 (b_j >= 0) or sum w (x - a_j q)^2, by a
@@ -18,8 +19,9 @@
 //      with the least-squares d* = sum s a c / sum s c^2 for the codes
 //      c_j = round(a_j / d), weighted by each sub-block's sensitivity
 //      s_j = sum w q^2 (sum w for the mins); the max-based d that ggml uses
-//      is always a candidate. Each candidate is rounded to binary16 and
-//      measured exactly (codes re-rounded for the decoded steps).
+//      is always a candidate, and so is zero. Each candidate is rounded to
+//      binary16 and measured exactly (codes re-rounded for the decoded
+//      steps).
 //   3. Refinement, repeated while E drops:
 //      a. per sub-block, sc_j +- 1 and m_j +- 1 and the rounded least-
 //         squares (a, b) of its current codes, keeping what lowers E;
@@ -53,7 +55,12 @@ float subBlockSpan(const KFormatShape &shape) {
 
 int clampInt(int v, int lo, int hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
-int roundToInt(float v) { return static_cast<int>(std::lrint(v)); }
+/// round(v) clamped to [lo, hi], clamping first so that no out-of-range
+/// float is ever converted.
+int roundClamp(double v, int lo, int hi) {
+  double c = v < lo ? lo : (v > hi ? hi : v);
+  return static_cast<int>(std::lrint(c));
+}
 
 /// Step 2's scan: candidate super-scales for sub-block values v_j with
 /// sensitivities s_j and integer codes in [cmin, cmax]. Writes the
@@ -140,7 +147,7 @@ int storedScales(const float *candidates, int count, float *out) {
   return len;
 }
 
-//===-- Affine formats: Q2_K, Q4_K, Q5_K ------------------------------------===//
+//===-- Affine formats: Q2_K, Q4_K, Q5_K ----------------------------------===//
 
 class AffineSolver {
 public:
@@ -177,8 +184,8 @@ private:
   /// Integer scales and mins for (dc, mc) from the continuous fits.
   void roundScales(float dc, float mc) {
     for (int j = 0; j < S; ++j) {
-      sc[j] = dc > 0.0f ? clampInt(roundToInt(a[j] / dc), 0, shape.scMax) : 0;
-      m[j] = mc > 0.0f ? clampInt(roundToInt(b[j] / mc), 0, shape.mMax) : 0;
+      sc[j] = dc > 0.0f ? roundClamp(a[j] / dc, 0, shape.scMax) : 0;
+      m[j] = mc > 0.0f ? roundClamp(b[j] / mc, 0, shape.mMax) : 0;
     }
   }
 
@@ -306,8 +313,8 @@ bool AffineSolver::refineSubBlocks() {
       alpha = sqq > 0.0 ? sxq / sqq : 0.0;
     }
     if (d > 0.0f && alpha > 0.0)
-      consider(roundToInt(static_cast<float>(alpha / d)),
-               dmin > 0.0f ? roundToInt(static_cast<float>(-c / dmin)) : 0);
+      consider(roundClamp(alpha / d, 0, shape.scMax),
+               dmin > 0.0f ? roundClamp(-c / dmin, 0, shape.mMax) : 0);
     if (bestSc != sc[j] || bestM != m[j]) {
       sc[j] = bestSc;
       m[j] = bestM;
@@ -380,7 +387,7 @@ bool AffineSolver::refineSuperScales() {
   return true;
 }
 
-//===-- Symmetric formats: Q3_K, Q6_K ----------------------------------------===//
+//===-- Symmetric formats: Q3_K, Q6_K -------------------------------------===//
 
 class SymmetricSolver {
 public:
@@ -394,9 +401,8 @@ public:
 
 private:
   float subError(int j, float dc, int s, float *codes) const {
-    return kernels.requantSymmetric(x + j * n, w + j * n, n,
-                                    dc * static_cast<float>(s), qmin, qmax,
-                                    codes);
+    return kernels.requantSymmetric(
+        x + j * n, w + j * n, n, dc * static_cast<float>(s), qmin, qmax, codes);
   }
 
   double totalError(float dc, float *codes, float *errors) const {
@@ -440,7 +446,8 @@ void SymmetricSolver::solve(KBlock &out) {
   }
 
   float dCand[2], dList[kMaxStoredScales];
-  int dCount = superScaleCandidates(a, sens, S, shape.scMin, shape.scMax, dCand);
+  int dCount =
+      superScaleCandidates(a, sens, S, shape.scMin, shape.scMax, dCand);
   int dLen = storedScales(dCand, dCount, dList);
   std::memset(sc, 0, sizeof(sc));
   double best = -1.0;
@@ -450,9 +457,7 @@ void SymmetricSolver::solve(KBlock &out) {
   for (int id = 0; id < dLen; ++id) {
     float dc = dList[id];
     for (int j = 0; j < S; ++j)
-      sc[j] = dc != 0.0f ? clampInt(roundToInt(a[j] / dc), shape.scMin,
-                                    shape.scMax)
-                         : 0;
+      sc[j] = dc != 0.0f ? roundClamp(a[j] / dc, shape.scMin, shape.scMax) : 0;
     double e = totalError(dc, trialQ, trialErr);
     if (best < 0.0 || e < best) {
       best = e;
@@ -506,7 +511,7 @@ bool SymmetricSolver::refineSubBlocks() {
       sqq += wi * qi * qi;
     }
     if (sqq > 0.0)
-      consider(roundToInt(static_cast<float>(sxq / sqq / d)));
+      consider(roundClamp(sxq / sqq / d, shape.scMin, shape.scMax));
     if (bestSc != sc[j]) {
       sc[j] = bestSc;
       err[j] = bestErr;
@@ -556,7 +561,7 @@ bool SymmetricSolver::refineSuperScale() {
   return true;
 }
 
-//===-- Rows ---------------------------------------------------------------===//
+//===-- Rows --------------------------------------------------------------===//
 
 void quantizeKRow(KFormat format, const float *x, int64_t cols,
                   const float *importance, uint8_t *out) {
@@ -574,8 +579,8 @@ void quantizeKRow(KFormat format, const float *x, int64_t cols,
       // (its error counts for nothing; this keeps its codes sensible).
       for (int j = 0; j < shape.subBlocks; ++j) {
         const float *src = importance + sb * kSuperBlock + j * shape.subLength;
-        const float *use = usableWeights(src, shape.subLength,
-                                         weights + j * shape.subLength);
+        const float *use =
+            usableWeights(src, shape.subLength, weights + j * shape.subLength);
         if (use == src)
           std::memcpy(weights + j * shape.subLength, src,
                       shape.subLength * sizeof(float));

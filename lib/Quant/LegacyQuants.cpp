@@ -121,7 +121,7 @@ LegacyBlock roundAffine(const float *x, int top, bool clampTop) {
   return b;
 }
 
-//===-- Weighted search -----------------------------------------------------===//
+//===-- Weighted search ---------------------------------------------------===//
 
 /// sum w (x - y)^2 for y = (q - offset) * d, with the codes re-rounded for
 /// d: q = clamp(round(x / d) + offset, 0, top).
@@ -129,9 +129,9 @@ double evalSymmetric(const SearchKernels &kernels, const float *x,
                      const float *w, float d, int offset, int top,
                      uint8_t *codes) {
   float v[kBlock];
-  float error = kernels.requantSymmetric(x, w, kBlock, d,
-                                         static_cast<float>(-offset),
-                                         static_cast<float>(top - offset), v);
+  float error =
+      kernels.requantSymmetric(x, w, kBlock, d, static_cast<float>(-offset),
+                               static_cast<float>(top - offset), v);
   for (int i = 0; i < kBlock; ++i)
     codes[i] = static_cast<uint8_t>(static_cast<int>(v[i]) + offset);
   return error;
@@ -140,11 +140,11 @@ double evalSymmetric(const SearchKernels &kernels, const float *x,
 /// sum w (x - y)^2 for y = q * d + m, codes q = clamp(round((x - m) / d)).
 /// (The affine kernel decodes d * q - ml; with ml = -m that is the same
 /// float as q * d + m, and x + ml the same as x - m.)
-double evalAffine(const SearchKernels &kernels, const float *x,
-                  const float *w, float d, float m, int top, uint8_t *codes) {
+double evalAffine(const SearchKernels &kernels, const float *x, const float *w,
+                  float d, float m, int top, uint8_t *codes) {
   float v[kBlock];
-  float error = kernels.requantAffine(x, w, kBlock, d, -m,
-                                      static_cast<float>(top), v);
+  float error =
+      kernels.requantAffine(x, w, kBlock, d, -m, static_cast<float>(top), v);
   for (int i = 0; i < kBlock; ++i)
     codes[i] = static_cast<uint8_t>(v[i]);
   return error;
@@ -157,8 +157,8 @@ LegacyBlock searchSymmetric(const float *x, const float *w, int half) {
   int top = 2 * half - 1;
   LegacyBlock best = roundSymmetric(x, half);
   uint8_t codes[kBlock];
-  double bestError = evalSymmetric(kernels, x, w, fp16BitsToFp32(best.d),
-                                   half, top, codes);
+  double bestError =
+      evalSymmetric(kernels, x, w, fp16BitsToFp32(best.d), half, top, codes);
   // The RTN codes are not re-rounded for the stored d; measure them as
   // they decode.
   {
@@ -253,7 +253,7 @@ LegacyBlock searchAffine(const float *x, const float *w, int top,
   return best;
 }
 
-//===-- Packing ------------------------------------------------------------===//
+//===-- Packing -----------------------------------------------------------===//
 
 void packNibbles(const uint8_t *q, uint8_t *out) {
   for (int j = 0; j < kBlock / 2; ++j)
@@ -274,7 +274,8 @@ void unpackCodes(const uint8_t *nibbles, const uint8_t *qh, int *q) {
     std::memcpy(&high, qh, 4);
   for (int j = 0; j < kBlock / 2; ++j) {
     q[j] = (nibbles[j] & 0x0f) | static_cast<int>(((high >> j) & 1) << 4);
-    q[j + 16] = (nibbles[j] >> 4) | static_cast<int>(((high >> (j + 16)) & 1) << 4);
+    q[j + 16] =
+        (nibbles[j] >> 4) | static_cast<int>(((high >> (j + 16)) & 1) << 4);
   }
 }
 
@@ -282,21 +283,20 @@ void unpackCodes(const uint8_t *nibbles, const uint8_t *qh, int *q) {
 /// `pack(block, out)`; w is null without importance.
 template <typename QuantizeBlock, typename Pack>
 void quantizeLegacyRow(const float *x, int64_t cols, const float *importance,
-                       int blockBytes, QuantizeBlock quantizeBlock,
-                       Pack pack, uint8_t *out) {
+                       int blockBytes, QuantizeBlock quantizeBlock, Pack pack,
+                       uint8_t *out) {
   float scratch[kBlock];
   for (int64_t b = 0; b < cols / kBlock; ++b) {
-    const float *w = importance
-                         ? usableWeights(importance + b * kBlock, kBlock,
-                                         scratch)
-                         : nullptr;
+    const float *w =
+        importance ? usableWeights(importance + b * kBlock, kBlock, scratch)
+                   : nullptr;
     pack(quantizeBlock(x + b * kBlock, w), out + b * blockBytes);
   }
 }
 
 } // namespace
 
-//===-- Q8_0 ---------------------------------------------------------------===//
+//===-- Q8_0 --------------------------------------------------------------===//
 
 void quantizeRowQ8_0(const float *x, int64_t cols, const float *,
                      uint8_t *out) {
@@ -322,11 +322,12 @@ void dequantizeRowQ8_0(const uint8_t *in, int64_t cols, float *out) {
     const uint8_t *ib = in + b * 34;
     float d = fp16BitsToFp32(loadU16(ib));
     for (int i = 0; i < kBlock; ++i)
-      out[b * kBlock + i] = static_cast<float>(static_cast<int8_t>(ib[2 + i])) * d;
+      out[b * kBlock + i] =
+          static_cast<float>(static_cast<int8_t>(ib[2 + i])) * d;
   }
 }
 
-//===-- Q4_0 / Q5_0 --------------------------------------------------------===//
+//===-- Q4_0 / Q5_0 -------------------------------------------------------===//
 
 void quantizeRowQ4_0(const float *x, int64_t cols, const float *importance,
                      uint8_t *out) {
@@ -379,7 +380,7 @@ void dequantizeRowQ5_0(const uint8_t *in, int64_t cols, float *out) {
   }
 }
 
-//===-- Q4_1 / Q5_1 --------------------------------------------------------===//
+//===-- Q4_1 / Q5_1 -------------------------------------------------------===//
 
 void quantizeRowQ4_1(const float *x, int64_t cols, const float *importance,
                      uint8_t *out) {

@@ -1,4 +1,5 @@
-//===- ScaleSearch.cpp - Weighted least-squares scale fits -------*- C++ -*-===//
+//===- ScaleSearch.cpp - Weighted least-squares scale fits -------*- C++
+//-*-===//
 //
 // The grid scans and Lloyd polishing described in ScaleSearch.h. The
 // per-candidate sums run in float lanes (they vectorize); the error of a

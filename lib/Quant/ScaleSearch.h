@@ -1,4 +1,5 @@
-//===- ScaleSearch.h - Weighted least-squares scale fits ---------*- C++ -*-===//
+//===- ScaleSearch.h - Weighted least-squares scale fits ---------*- C++
+//-*-===//
 //
 // The first step of every searched quantizer: for one group of n values x
 // with weights w, find the continuous scale (and offset) that a code grid
@@ -27,9 +28,7 @@ namespace phiq::quant::detail {
 
 /// Round to nearest, ties to even, for |v| < 2^22. (Written with the
 /// 1.5 * 2^23 trick because it vectorizes on every x86-64, unlike rintf.)
-inline float roundNearest(float v) {
-  return (v + 12582912.0f) - 12582912.0f;
-}
+inline float roundNearest(float v) { return (v + 12582912.0f) - 12582912.0f; }
 
 inline float clampFloat(float v, float lo, float hi) {
   return v < lo ? lo : (v > hi ? hi : v);

@@ -13,8 +13,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "SearchKernels.h"
 #include "ScaleSearch.h"
+#include "SearchKernels.h"
 
 #include "phiq/Runtime/Kernels.h"
 

@@ -256,6 +256,12 @@ def main():
             groups.setdefault(m.shape[1], []).append((f"{model}:{name}", m))
     groups.setdefault(256, []).append(("random:awkward", awkward_rows(96, 256, 1)))
     groups.setdefault(512, []).append(("random:wide", awkward_rows(32, 512, 2)))
+    rng = np.random.default_rng(3)
+    heavy = rng.standard_t(2.5, (64, 512)).astype(np.float32) * 0.02
+    heavy[::3, rng.random(512) < 0.5] = 0.0       # sparse rows
+    groups[512].append(("random:heavy-tailed", heavy))
+    groups[512].append(("random:uniform", rng.uniform(
+        -0.1, 0.3, (32, 512)).astype(np.float32)))
 
     failures = []
     skipped = []
@@ -276,9 +282,13 @@ def main():
                 skipped.append(f"{label} ({m.shape[0]}x{cols}): "
                                + ",".join(left_out))
         rng = np.random.default_rng(cols)
-        # A fixed positive importance vector (a stand-in for the mean
-        # squared activations an imatrix holds).
+        # A fixed importance vector, a stand-in for the mean squared
+        # activations an imatrix holds: positive for the models' row
+        # lengths, with some exact zeros (dead columns) for the random-only
+        # length 512.
         importance = (rng.gamma(0.7, 1.0, cols) + 0.02).astype(np.float32)
+        if cols == 512:
+            importance[rng.random(cols) < 0.1] = 0.0
         importance_path = work / f"importance.{cols}.f32"
         importance.tofile(importance_path)
         for mode, imp in (("plain", None), ("importance", importance)):

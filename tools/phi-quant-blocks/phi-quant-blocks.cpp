@@ -99,8 +99,7 @@ static llvm::Expected<std::vector<float>> readFloats(llvm::StringRef path) {
 static llvm::Error decode() {
   std::optional<BlockFormat> format = parseBlockFormat(decodeFormat);
   if (!format)
-    return llvm::createStringError("unknown format '%s'",
-                                   decodeFormat.c_str());
+    return llvm::createStringError("unknown format '%s'", decodeFormat.c_str());
   llvm::Expected<int64_t> bytesPerRow = rowBytes(*format, cols);
   if (!bytesPerRow)
     return bytesPerRow.takeError();
@@ -144,7 +143,8 @@ static llvm::Error quantizeAll() {
   if (cols <= 0 || src->size() % cols != 0)
     return llvm::createStringError(
         "%s holds %zu floats, not a whole number of %lld-element rows",
-        inputPath.c_str(), src->size(), static_cast<long long>(cols.getValue()));
+        inputPath.c_str(), src->size(),
+        static_cast<long long>(cols.getValue()));
   int64_t rows = static_cast<int64_t>(src->size()) / cols;
   std::vector<float> importance;
   if (!importancePath.empty()) {
@@ -160,8 +160,7 @@ static llvm::Error quantizeAll() {
   }
   const float *weights = importance.empty() ? nullptr : importance.data();
   if (std::error_code ec = llvm::sys::fs::create_directories(outputPath))
-    return llvm::createStringError(ec, "cannot create %s",
-                                   outputPath.c_str());
+    return llvm::createStringError(ec, "cannot create %s", outputPath.c_str());
   for (BlockFormat format : selected) {
     const FormatInfo &info = formatInfo(format);
     llvm::Expected<int64_t> bytesPerRow = rowBytes(format, cols);
@@ -171,9 +170,9 @@ static llvm::Error quantizeAll() {
     auto start = std::chrono::steady_clock::now();
     if (llvm::Error err = quantize(format, *src, rows, cols, bytes, weights))
       return err;
-    double seconds = std::chrono::duration<double>(
-                         std::chrono::steady_clock::now() - start)
-                         .count();
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
     llvm::SmallString<256> path(outputPath);
     llvm::sys::path::append(path, info.name + ".bin");
     if (llvm::Error err = writeFile(path, bytes.data(), bytes.size()))

@@ -82,7 +82,7 @@ inline uint16_t fp32ToBf16Bits(float value) {
   uint32_t rounded = (bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16;
   uint32_t quietNan = (bits >> 16) | 0x40u;
   return static_cast<uint16_t>((bits & 0x7fffffffu) > 0x7f800000u ? quietNan
-                                                                 : rounded);
+                                                                  : rounded);
 }
 
 /// bfloat16 -> fp32, exact: the top half of an fp32.

@@ -194,13 +194,23 @@ Error phiq::gguf::exportGGUF(ModuleOp module, StringRef path,
   auto archKV = [&](StringRef key, GGUFValue value) -> Error {
     return writer.addKV(arch + "." + key.str(), std::move(value));
   };
+  // general.file_type: the quantization type phi-quantize recorded, or the
+  // float type the matrices are written in.
   std::string fileType = "F32";
-  if (auto ft = model->getAttrOfType<StringAttr>("phiq.file_type"))
+  if (auto ft = model->getAttrOfType<StringAttr>("phiq.file_type")) {
     fileType = ft.getValue().str();
-  else if (options.floatType == "f16")
+  } else if (options.floatType == "f16") {
     fileType = "F16";
-  else if (options.floatType == "bf16")
+  } else if (options.floatType == "bf16") {
     fileType = "BF16";
+  } else if (options.floatType == "source") {
+    model.walk([&](WeightOp w) {
+      if (w.getType().getRank() == 2 && fileType == "F32")
+        fileType = w.getType().getElementType().isBF16()  ? "BF16"
+                   : w.getType().getElementType().isF16() ? "F16"
+                                                          : "F32";
+    });
+  }
   bool quantized = false;
   model.walk([&](mlir::phiq_ir::PackedWeightOp) { quantized = true; });
 

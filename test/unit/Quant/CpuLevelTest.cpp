@@ -64,8 +64,8 @@ TEST(SearchKernels, avx2_and_portable_loops_return_identical_bits) {
               bitsOf(portable.requantSymmetric(x.data(), w.data(), n, -step,
                                                -32.0f, 31.0f, qb.data())));
     ASSERT_EQ(qa, qb);
-    FitSums fa = avx2->fitSums(x.data(), w.data(), n, -0.1f, 1.0f / step,
-                               0.0f, 31.0f);
+    FitSums fa =
+        avx2->fitSums(x.data(), w.data(), n, -0.1f, 1.0f / step, 0.0f, 31.0f);
     FitSums fb = portable.fitSums(x.data(), w.data(), n, -0.1f, 1.0f / step,
                                   0.0f, 31.0f);
     ASSERT_EQ(bitsOf(fa.q), bitsOf(fb.q));
@@ -75,10 +75,10 @@ TEST(SearchKernels, avx2_and_portable_loops_return_identical_bits) {
     FitSums gb = portable.gridSums(x.data(), w.data(), n, 0.1f / step);
     ASSERT_EQ(bitsOf(ga.qq), bitsOf(gb.qq));
     ASSERT_EQ(bitsOf(ga.xq), bitsOf(gb.xq));
-    ASSERT_EQ(bitsOf(avx2->gridError(x.data(), w.data(), n, step / 10,
-                                     qa.data())),
-              bitsOf(portable.gridError(x.data(), w.data(), n, step / 10,
-                                        qb.data())));
+    ASSERT_EQ(
+        bitsOf(avx2->gridError(x.data(), w.data(), n, step / 10, qa.data())),
+        bitsOf(
+            portable.gridError(x.data(), w.data(), n, step / 10, qb.data())));
     ASSERT_EQ(qa, qb);
   }
 }

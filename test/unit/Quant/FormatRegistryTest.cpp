@@ -1,4 +1,5 @@
-//===- FormatRegistryTest.cpp - Format table and argument checks -*- C++ -*-===//
+//===- FormatRegistryTest.cpp - Format table and argument checks -*- C++
+//-*-===//
 //
 // The registry's facts are ggml's (type ids are what GGUF stores, block
 // sizes decide every offset), and bad arguments must come back as errors
@@ -97,7 +98,8 @@ TEST(FormatRegistry, rejects_row_length_not_a_multiple_of_the_block) {
 TEST(FormatRegistry, rejects_buffers_of_the_wrong_size) {
   std::vector<float> src(256, 0.5f);
   std::vector<uint8_t> dst(143);
-  std::string message = errorText(quantize(BlockFormat::Q4_K, src, 1, 256, dst));
+  std::string message =
+      errorText(quantize(BlockFormat::Q4_K, src, 1, 256, dst));
   EXPECT_NE(message.find("needs 144 bytes"), std::string::npos) << message;
   std::vector<uint8_t> right(144);
   message = errorText(quantize(BlockFormat::Q4_K, src, 2, 256, right));
@@ -111,10 +113,12 @@ TEST(FormatRegistry, rejects_non_finite_inputs_with_their_position) {
   std::string message = errorText(quantize(BlockFormat::Q4_0, src, 2, 32, dst));
   EXPECT_NE(message.find("row 1 column 5"), std::string::npos) << message;
   src[32 + 5] = INFINITY;
-  EXPECT_FALSE(errorText(quantize(BlockFormat::IQ4_NL, src, 2, 32, dst)).empty());
+  EXPECT_FALSE(
+      errorText(quantize(BlockFormat::IQ4_NL, src, 2, 32, dst)).empty());
   // The float formats store whatever they are given.
   std::vector<uint8_t> halves(2 * 32 * 2);
-  EXPECT_TRUE(errorText(quantize(BlockFormat::F16, src, 2, 32, halves)).empty());
+  EXPECT_TRUE(
+      errorText(quantize(BlockFormat::F16, src, 2, 32, halves)).empty());
 }
 
 TEST(FormatRegistry, rejects_negative_or_non_finite_importance) {

@@ -78,25 +78,26 @@ uint16_t slowFloatToBf16(float f) {
                    ? std::ldexp(1.0, 128)
                    : std::fabs(double(fromBits(up)));
   double below = a - vDown, above = vUp - a;
-  uint32_t pick = below < above   ? down
-                  : above < below ? up
+  uint32_t pick = below < above        ? down
+                  : above < below      ? up
                   : ((down >> 16) & 1) ? up
                                        : down;
   return uint16_t(pick >> 16);
 }
 
 std::vector<float> interestingFloats() {
-  std::vector<float> values = {0.0f,     -0.0f,        1.0f,      -1.0f,
-                               65504.0f, 65519.996f,   65520.0f,  65536.0f,
-                               1e-8f,    2.9802322e-8f, 5.96e-8f, 6.1035156e-5f,
-                               6.1e-5f,  INFINITY,     -INFINITY, NAN,
-                               -NAN,     3.4e38f,      1e-40f,    -1e-45f};
+  std::vector<float> values = {
+      0.0f,       -0.0f,         1.0f,     -1.0f,    65504.0f,
+      65519.996f, 65520.0f,      65536.0f, 1e-8f,    2.9802322e-8f,
+      5.96e-8f,   6.1035156e-5f, 6.1e-5f,  INFINITY, -INFINITY,
+      NAN,        -NAN,          3.4e38f,  1e-40f,   -1e-45f};
   // Every half, the midpoint to the next one, and a float ulp either side.
   for (uint32_t h = 0; h < 0x7c00; ++h) {
     float v = slowHalfToFloat(uint16_t(h));
     values.push_back(v);
     values.push_back(-v);
-    float mid = float((double(v) + double(slowHalfToFloat(uint16_t(h + 1)))) / 2);
+    float mid =
+        float((double(v) + double(slowHalfToFloat(uint16_t(h + 1)))) / 2);
     values.push_back(mid);
     values.push_back(std::nextafter(mid, 0.0f));
     values.push_back(std::nextafter(mid, INFINITY));

@@ -149,7 +149,8 @@ TEST_P(BlockFormatTest, decoder_matches_slow_reference_bit_for_bit) {
                          static_cast<const float *>(importance.data())}) {
     std::vector<uint8_t> bytes = quantizeOrFail(format(), x, rows, kCols, w);
     std::vector<float> ours = decode(format(), bytes, rows, kCols);
-    std::vector<float> reference = referenceDecode(format(), bytes, rows, kCols);
+    std::vector<float> reference =
+        referenceDecode(format(), bytes, rows, kCols);
     for (size_t i = 0; i < ours.size(); ++i)
       ASSERT_EQ(bitsOf(ours[i]), bitsOf(reference[i]))
           << "element " << i << ": " << ours[i] << " vs " << reference[i];
@@ -236,8 +237,8 @@ TEST_P(BlockFormatTest, importance_lowers_the_error_it_weights) {
       quantizeOrFail(format(), x, rows, kCols, importance.data());
   double withImportance = weightedSquaredError(format(), x, rows, kCols,
                                                weighted, importance.data());
-  double without = weightedSquaredError(format(), x, rows, kCols, plain,
-                                        importance.data());
+  double without =
+      weightedSquaredError(format(), x, rows, kCols, plain, importance.data());
   EXPECT_LT(withImportance, without) << formatInfo(format()).name.str();
 }
 
@@ -288,12 +289,14 @@ TEST(RoundToNearest, every_value_is_within_one_step) {
       }
       double amax = std::max(std::fabs(lo), std::fabs(hi));
       // Symmetric formats span [-amax, amax]; affine ones [lo, hi].
-      bool affine = c.format == BlockFormat::Q4_1 || c.format == BlockFormat::Q5_1;
+      bool affine =
+          c.format == BlockFormat::Q4_1 || c.format == BlockFormat::Q5_1;
       double step = (affine ? hi - lo : 2 * amax) / c.levels;
       for (int i = 0; i < 32; ++i)
         ASSERT_LE(std::fabs(x[b * 32 + i] - y[b * 32 + i]),
                   1.01 * step + 2e-3 * amax)
-            << formatInfo(c.format).name.str() << " block " << b << " element " << i;
+            << formatInfo(c.format).name.str() << " block " << b << " element "
+            << i;
     }
   }
 }
