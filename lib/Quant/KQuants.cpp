@@ -47,8 +47,9 @@
 namespace phiq::quant::detail {
 namespace {
 
-/// How far (in code units) the sub-block scans look past the end of the
-/// code range: wider for few levels, where clipping pays off more.
+/// The least distance (in code units) the sub-block scans look past the
+/// end of the code range: more for few levels, where clipping pays off
+/// more (ScaleSearch.h scales it up for many levels).
 float subBlockSpan(const KFormatShape &shape) {
   return shape.qmax - shape.qmin <= 7 ? 1.5f : 1.0f;
 }

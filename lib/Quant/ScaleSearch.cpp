@@ -39,6 +39,11 @@ bool solve2x2(double suu, double suv, double svv, double sxu, double sxv,
   return true;
 }
 
+float scanSpan(float end, float minSpan) {
+  float relative = kScanRelativeSpan * std::fabs(end);
+  return relative > minSpan ? relative : minSpan;
+}
+
 float fp16Neighbor(float value, int ulps) {
   uint16_t half = fp32ToFp16Bits(value);
   int magnitude = (half & 0x7fff) + ulps;
@@ -47,7 +52,7 @@ float fp16Neighbor(float value, int ulps) {
 }
 
 SymmetricFit fitSymmetric(const float *x, const float *w, int n, int qmin,
-                          int qmax, float span) {
+                          int qmax, float minSpan) {
   float amax = 0.0f, extreme = 0.0f;
   for (int i = 0; i < n; ++i) {
     if (std::fabs(x[i]) > amax) {
@@ -76,12 +81,13 @@ SymmetricFit fitSymmetric(const float *x, const float *w, int n, int qmin,
     best.gain = score;
     return true;
   };
-  // The extreme value lands on qmin + k/10 or on qmax + k/10.
-  int steps = static_cast<int>(span * kGridStepsPerUnit + 0.5f);
-  for (int k = -steps; k <= steps; ++k) {
-    float delta = static_cast<float>(k) / kGridStepsPerUnit;
-    consider((lo + delta) / extreme);
-    consider((hi + delta) / extreme);
+  // The extreme value lands on each end of the code range, moved by up to
+  // its scan span either way.
+  float spanLo = scanSpan(lo, minSpan), spanHi = scanSpan(hi, minSpan);
+  for (int k = -kScanSteps; k <= kScanSteps; ++k) {
+    float t = static_cast<float>(k) / kScanSteps;
+    consider((lo + t * spanLo) / extreme);
+    consider((hi + t * spanHi) / extreme);
   }
   // Lloyd: codes from the best scale, then the scale from those codes.
   for (int iter = 0; iter < 4 && best.scale != 0.0f; ++iter)
@@ -91,7 +97,7 @@ SymmetricFit fitSymmetric(const float *x, const float *w, int n, int qmin,
 }
 
 AffineFit fitAffine(const float *x, const float *w, int n, int nmax,
-                    bool offsetNonPositive, float span) {
+                    bool offsetNonPositive, float minSpan) {
   float lo = x[0], hi = x[0];
   double sw = 0.0, swx = 0.0, swxx = 0.0;
   for (int i = 0; i < n; ++i) {
@@ -146,11 +152,11 @@ AffineFit fitAffine(const float *x, const float *w, int n, int nmax,
   // runs of values to the next code, which the least-squares offset then
   // absorbs.
   float range = hi - lo;
-  int steps = static_cast<int>(span * kGridStepsPerUnit + 0.5f);
+  float span = scanSpan(top, minSpan);
   for (float shift : {0.0f, -0.5f, 0.5f})
-    for (int k = -steps; k <= steps; ++k)
+    for (int k = -kScanSteps; k <= kScanSteps; ++k)
       consider(lo + shift * range / top,
-               (top + static_cast<float>(k) / kGridStepsPerUnit) / range);
+               (top + span * static_cast<float>(k) / kScanSteps) / range);
   if (best.scale == 0.0f) {
     // Nothing well-posed (e.g. zero weights on all but one value): plain
     // min/max quantization.

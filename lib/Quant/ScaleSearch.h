@@ -50,9 +50,16 @@ inline float sumLanes(const float *lanes) {
 /// Groups whose largest magnitude is below this are treated as all zero.
 constexpr float kGroupZero = 1e-30f;
 
-/// Grid of the scans: offsets from the end-of-range target in steps of
-/// 1 / kGridStepsPerUnit code units, `span` units each way.
-constexpr int kGridStepsPerUnit = 5;
+/// The scans move the end-of-range target by up to kScanRelativeSpan of
+/// its value (at least the caller's minimum span, in code units) either
+/// way, in kScanSteps steps each way: +-15% reaches both the fits that
+/// leave the top codes unused and the ones that clip the extreme, which
+/// pay off when the extreme's weight is small.
+constexpr float kScanRelativeSpan = 0.15f;
+constexpr int kScanSteps = 6;
+
+/// Scan span, in code units, around code-range end `end`.
+float scanSpan(float end, float minSpan);
 
 struct SymmetricFit {
   /// Continuous scale, sign included (0 for an all-zero group).
@@ -62,10 +69,9 @@ struct SymmetricFit {
 };
 
 /// Best symmetric scale for codes in [qmin, qmax] (qmin < 0 < qmax). The
-/// scan maps the largest-magnitude value onto qmin +- `span` and onto
-/// qmax +- `span`.
+/// scan maps the largest-magnitude value around qmin and around qmax.
 SymmetricFit fitSymmetric(const float *x, const float *w, int n, int qmin,
-                          int qmax, float span);
+                          int qmax, float minSpan);
 
 struct AffineFit {
   /// y = scale * q + offset, q in [0, nmax].
@@ -76,7 +82,7 @@ struct AffineFit {
 /// Best affine fit for codes in [0, nmax]. With `offsetNonPositive` the
 /// offset is kept <= 0, as the K-quants store it as a subtracted min.
 AffineFit fitAffine(const float *x, const float *w, int n, int nmax,
-                    bool offsetNonPositive, float span);
+                    bool offsetNonPositive, float minSpan);
 
 /// Sum of the weights; a group whose weights are all zero is given unit
 /// weights instead (any code is then exact, and unit weights keep the fits

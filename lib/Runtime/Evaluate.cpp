@@ -19,7 +19,7 @@ using namespace phiq::rt;
 llvm::Expected<EvalResult>
 phiq::rt::evaluate(Executor &executor, llvm::ArrayRef<int32_t> tokens,
                    int64_t sequences, int64_t seqLen, int64_t chunk,
-                   std::vector<float> *logitsOfFirst) {
+                   std::vector<float> *logitsOfFirst, bool allLogits) {
   if (seqLen < 2 || sequences < 1 ||
       int64_t(tokens.size()) != sequences * seqLen)
     return llvm::createStringError(llvm::formatv(
@@ -38,7 +38,10 @@ phiq::rt::evaluate(Executor &executor, llvm::ArrayRef<int32_t> tokens,
             tokens.slice(first * seqLen, count * seqLen), count, seqLen,
             caches, logits))
       return std::move(e);
-    if (first == 0 && logitsOfFirst)
+    if (logitsOfFirst && allLogits)
+      logitsOfFirst->insert(logitsOfFirst->end(), logits.begin(),
+                            logits.begin() + count * seqLen * vocab);
+    else if (first == 0 && logitsOfFirst)
       logitsOfFirst->assign(logits.begin(), logits.begin() + seqLen * vocab);
     std::vector<double> nll(static_cast<size_t>(count * (seqLen - 1)));
     std::vector<char> hit(nll.size());

@@ -96,13 +96,15 @@ class Ggml:
             raise SystemExit(f"FAIL: ggml's {name} is {traits.blck_size} "
                              f"elements / {traits.type_size} bytes per block")
 
-    def quantize(self, name, x, importance):
+    def quantize(self, name, x, importance, buffer=None):
         """ggml's bytes for the rows of x, rows spread over threads (ctypes
-        releases the GIL; rows are independent in every format)."""
+        releases the GIL; rows are independent in every format). Written
+        into `buffer` (a large enough uint8 array) when given."""
         t, elems, nbytes = FORMATS[name]
         rows, cols = x.shape
         row_bytes = cols // elems * nbytes
-        out = np.zeros(rows * row_bytes, dtype=np.uint8)
+        out = (np.empty(rows * row_bytes, dtype=np.uint8) if buffer is None
+               else buffer[:rows * row_bytes])
         self.lib.ggml_quantize_init(t)
         imp = importance.ctypes.data if importance is not None else None
         step = max(1, (1 << 16) // cols)
@@ -118,13 +120,16 @@ class Ggml:
         list(self.pool.map(run, range(0, rows, step)))
         return out
 
-    def dequantize(self, name, data, count):
+    def dequantize(self, name, data, count, out=None):
+        """ggml's decoding of `count` values, into `out` when given."""
         t = FORMATS[name][0]
         data = np.ascontiguousarray(data)
+        if out is None:
+            out = np.empty(count, dtype=np.float32)
         if name == "F32":  # ggml has no to_float for its own float type
-            return data.view(np.float32).copy()
+            out[:] = data.view(np.float32)
+            return out
         traits = self.lib.ggml_get_type_traits(t).contents
-        out = np.zeros(count, dtype=np.float32)
         ToFloat(traits.to_float)(data.ctypes.data, out.ctypes.data, count)
         return out
 
@@ -188,29 +193,57 @@ def awkward_rows(rows, cols, seed):
 
 def run_ours(tool, work, tag, x, formats, importance_path):
     """Runs phi-quant-blocks on the rows of x; returns a loader of our
-    bytes and decoded floats per format."""
+    bytes and the digest of our decoded floats per format."""
     rows, cols = x.shape
     src = work / f"{tag}.f32"
     x.tofile(src)
     outdir = work / tag
     cmd = [tool, f"--cols={cols}", "--formats=" + ",".join(formats),
-           "--dequantize", str(src), "-o", str(outdir)]
+           str(src), "-o", str(outdir)]
     if importance_path:
         cmd.append(f"--importance={importance_path}")
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    digests = {}
+    for line in out.splitlines():
+        fields = line.split()
+        digests[fields[0]] = int(fields[fields.index("digest") + 1], 16)
+    src.unlink()
 
     def load(name):
         """Reads (and deletes: the scratch folder stays small) one format."""
-        result = []
-        for suffix, dtype in ((".bin", np.uint8), (".f32", np.float32)):
-            path = outdir / f"{name}{suffix}"
-            result.append(np.fromfile(path, dtype=dtype))
-            path.unlink()
-        return tuple(result)
+        path = outdir / f"{name}.bin"
+        data = np.fromfile(path, dtype=np.uint8)
+        path.unlink()
+        return data, digests[name]
     return load
 
 
+_DIGEST_CHUNK = 1 << 20
+_DIGEST_K = 0x9E3779B97F4A7C15
+_DIGEST_BASE = ((np.arange(_DIGEST_CHUNK, dtype=np.uint64) * np.uint64(2) +
+                 np.uint64(1)) * np.uint64(_DIGEST_K))
+
+
+def digest(values):
+    """phi-quant-blocks' digest of decoded floats: sum of bits(y_i) *
+    (2i + 1) * 0x9E3779B97F4A7C15 modulo 2^64 (in chunks, with no large
+    temporaries)."""
+    bits = values.view(np.uint32)
+    mult = np.empty(_DIGEST_CHUNK, dtype=np.uint64)
+    prod = np.empty(_DIGEST_CHUNK, dtype=np.uint64)
+    total = 0
+    for start in range(0, bits.size, _DIGEST_CHUNK):
+        n = min(_DIGEST_CHUNK, bits.size - start)
+        np.add(_DIGEST_BASE[:n], np.uint64((2 * start * _DIGEST_K) % 2**64),
+               out=mult[:n])
+        np.multiply(bits[start:start + n], mult[:n], out=prod[:n])
+        total = (total + int(prod[:n].sum(dtype=np.uint64))) % 2**64
+    return total
+
+
 def decode_ours(tool, work, tag, name, data, cols):
+    """Our decoder's floats for block bytes `data` (phi-quant-blocks
+    --decode)."""
     path = work / f"{tag}.{name}.ggml.bin"
     data.tofile(path)
     out = work / f"{tag}.{name}.ggml.f32"
@@ -222,13 +255,15 @@ def decode_ours(tool, work, tag, name, data, cols):
     return values
 
 
-def weighted_errors(x64, y, importance, spans):
-    """Per-span (row range) sum of importance * (x - y)^2 in float64."""
-    diff = x64 - y.reshape(x64.shape)
+def weighted_errors(x64, y, importance, spans, scratch):
+    """Per-span (row range) sum of importance * (x - y)^2 in float64;
+    `scratch` is a float64 buffer shaped like x64 (reused: fresh 100 MB
+    temporaries per call would cost more than the arithmetic)."""
+    np.subtract(x64, y.reshape(x64.shape), out=scratch)
     if importance is None:
-        per_row = np.einsum("ij,ij->i", diff, diff)
+        per_row = np.einsum("ij,ij->i", scratch, scratch)
     else:
-        per_row = np.einsum("ij,ij,j->i", diff, diff,
+        per_row = np.einsum("ij,ij,j->i", scratch, scratch,
                             importance.astype(np.float64))
     return [float(per_row[a:b].sum()) for a, b in spans]
 
@@ -271,6 +306,12 @@ def main():
     for cols, members in sorted(groups.items()):
         stacked = np.ascontiguousarray(np.concatenate([m for _, m in members]))
         stacked64 = stacked.astype(np.float64)
+        # Buffers reused by every format (fresh 100 MB arrays per format
+        # would spend more time in page faults than in arithmetic).
+        scratch = np.empty_like(stacked64)
+        ref_buffer = np.empty(stacked.size * 4, dtype=np.uint8)
+        ours_decoded = np.empty(stacked.size, dtype=np.float32)
+        ggml_decoded = np.empty(stacked.size, dtype=np.float32)
         spans, row = [], 0
         for _, m in members:
             spans.append((row, row + m.shape[0]))
@@ -296,21 +337,19 @@ def main():
             ours = run_ours(args.tool, work, tag, stacked, formats,
                             importance_path if imp is not None else None)
             for f in formats:
-                our_bytes, our_floats = ours(f)
-                ref_bytes = ggml.quantize(f, stacked, imp)
+                our_bytes, our_digest = ours(f)
+                ref_bytes = ggml.quantize(f, stacked, imp, ref_buffer)
                 count = stacked.size
-                # ggml reads our bytes as our decoder does ...
-                ggml_on_ours = ggml.dequantize(f, our_bytes, count)
-                if not np.array_equal(ggml_on_ours.view(np.uint32),
-                                      our_floats.view(np.uint32)):
-                    bad = np.flatnonzero(ggml_on_ours.view(np.uint32) !=
-                                         our_floats.view(np.uint32))
+                # ggml reads our bytes as our decoder does (compared through
+                # the digest, so no file of floats per format is needed) ...
+                our_floats = ggml.dequantize(f, our_bytes, count, ours_decoded)
+                if digest(our_floats) != our_digest:
                     failures.append(f"{f} {mode} cols={cols}: ggml decodes our "
-                                    f"bytes differently at {bad.size} values "
-                                    f"(first flat index {bad[0]})")
+                                    "bytes differently from our decoder")
                 # ... and our decoder reads ggml's bytes as ggml does (when
                 # the bytes are the same, the check above covered it).
-                ggml_floats = ggml.dequantize(f, ref_bytes, count)
+                ggml_floats = ggml.dequantize(f, ref_bytes, count,
+                                              ggml_decoded)
                 same = np.array_equal(our_bytes, ref_bytes)
                 if not same:
                     ours_on_ggml = decode_ours(args.tool, work, tag, f,
@@ -331,9 +370,10 @@ def main():
                                         f"(first {diff[0]})")
                 if f == "F32":
                     continue
-                e_ggml = weighted_errors(stacked64, ggml_floats, imp, spans)
-                e_ours = (e_ggml if same else
-                          weighted_errors(stacked64, our_floats, imp, spans))
+                e_ggml = weighted_errors(stacked64, ggml_floats, imp, spans,
+                                         scratch)
+                e_ours = (e_ggml if same else weighted_errors(
+                    stacked64, our_floats, imp, spans, scratch))
                 searched = f in (SEARCHED if imp is None else
                                  SEARCHED_WITH_IMPORTANCE)
                 for (label, _), a, b in zip(members, e_ours, e_ggml):

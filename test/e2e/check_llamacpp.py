@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PhiQ's GGUF files in real llama.cpp, with the numbers phi-run predicts.
 
-usage: check_llamacpp.py [--windows N] BIN_DIR MODEL_DIR WORK_DIR TYPE [TYPE ...]
+usage: check_llamacpp.py [--windows N] [--tolerance R] BIN_DIR MODEL_DIR WORK_DIR TYPE...
 
 For each llama.cpp file type: phi-quantize writes the GGUF file; the same
 quantization is applied to the IR (phiq-quantize-weights, plus
@@ -29,9 +29,14 @@ def run(cmd, **kwargs):
 
 def main():
     args = sys.argv[1:]
-    windows = 32
-    if args[0] == "--windows":
-        windows = int(args[1])
+    windows, tolerance = 32, 1e-3
+    while args[0].startswith("--"):
+        if args[0] == "--windows":
+            windows = int(args[1])
+        elif args[0] == "--tolerance":
+            tolerance = float(args[1])
+        else:
+            sys.exit("unknown option " + args[0])
         args = args[2:]
     bin_dir, model, work = args[:3]
     types = args[3:]
@@ -62,7 +67,7 @@ def main():
         theirs = json.loads(run([sys.executable, os.path.join(HERE, "llama_cpp_eval.py"),
                                  gguf, tokens, "256"]))
         rel = abs(ours["perplexity"] - theirs["perplexity"]) / theirs["perplexity"]
-        ok = rel <= 1e-3
+        ok = rel <= tolerance
         failures += not ok
         print(f"{t:8} {theirs['perplexity']:14.6f} {ours['perplexity']:12.6f} "
               f"{rel:9.2e} {'ok' if ok else 'MISMATCH'}")

@@ -4,8 +4,15 @@
 // (test/Quant/check_ggml_blocks.py compares with ggml through ctypes). It
 // reads a file of little-endian float32 values, `--cols` per row, and for
 // each format in `--formats` writes <out>/<FORMAT>.bin with the quantized
-// rows (and <out>/<FORMAT>.f32 with their decoded values under
-// --dequantize), printing the weighted squared error and the time taken.
+// rows and prints one line: the weighted squared error, the time taken and
+// a digest of the decoded values,
+//
+//   digest = sum_i bits(y_i) * (2i + 1) * 0x9E3779B97F4A7C15  (mod 2^64)
+//
+// over the row-major decoded floats y (every multiplier is odd, so any
+// single changed value changes the digest), which lets a caller compare our
+// decoder with another one without a file of floats per format. With
+// --dequantize the decoded values are also written to <out>/<FORMAT>.f32.
 // With --decode=FORMAT it instead reads block bytes and writes the floats
 // our dequantizer gives for them to the file named by -o.
 //
@@ -64,6 +71,17 @@ static llvm::cl::opt<std::string>
     decodeFormat("decode",
                  llvm::cl::desc("Decode block bytes of this format instead"),
                  llvm::cl::value_desc("format"), llvm::cl::cat(category));
+
+/// The digest described at the top of this file.
+static uint64_t digestOf(llvm::ArrayRef<float> values) {
+  uint64_t sum = 0;
+  for (size_t i = 0; i < values.size(); ++i) {
+    uint32_t bits;
+    std::memcpy(&bits, &values[i], 4);
+    sum += bits * ((2 * static_cast<uint64_t>(i) + 1) * 0x9E3779B97F4A7C15ull);
+  }
+  return sum;
+}
 
 static llvm::Error writeFile(llvm::StringRef path, const void *data,
                              size_t size) {
@@ -177,9 +195,9 @@ static llvm::Error quantizeAll() {
     llvm::sys::path::append(path, info.name + ".bin");
     if (llvm::Error err = writeFile(path, bytes.data(), bytes.size()))
       return err;
+    std::vector<float> values(rows * cols);
+    dequantize(format, bytes, rows, cols, values);
     if (writeDequantized) {
-      std::vector<float> values(rows * cols);
-      dequantize(format, bytes, rows, cols, values);
       path = outputPath;
       llvm::sys::path::append(path, info.name + ".f32");
       if (llvm::Error err =
@@ -188,8 +206,9 @@ static llvm::Error quantizeAll() {
     }
     double error =
         weightedSquaredError(format, *src, rows, cols, bytes, weights);
-    llvm::outs() << llvm::formatv("{0,-7} {1}x{2} error {3:e6} in {4:f3} s\n",
-                                  info.name, rows, cols, error, seconds);
+    llvm::outs() << llvm::formatv(
+        "{0,-7} {1}x{2} error {3:e6} in {4:f3} s digest {5:x16}\n", info.name,
+        rows, cols, error, seconds, digestOf(values));
   }
   return llvm::Error::success();
 }

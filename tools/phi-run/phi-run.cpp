@@ -66,6 +66,10 @@ static cl::opt<std::string>
     logitsOut("logits-out",
               cl::desc("write window 0's logits [T, vocab] as float32 here"),
               cl::sub(evalCmd));
+static cl::opt<bool>
+    allLogits("all-windows",
+              cl::desc("--logits-out writes every window's logits [B, T, V]"),
+              cl::sub(evalCmd));
 
 static cl::opt<bool> routingStats(
     "routing-stats",
@@ -166,7 +170,8 @@ int runEval(rt::Executor &executor) {
   std::vector<float> firstLogits;
   auto start = std::chrono::steady_clock::now();
   auto result = rt::evaluate(executor, tokens, windows, seqLen, chunk,
-                             logitsOut.empty() ? nullptr : &firstLogits);
+                             logitsOut.empty() ? nullptr : &firstLogits,
+                             allLogits);
   double seconds = std::chrono::duration<double>(
                        std::chrono::steady_clock::now() - start)
                        .count();

@@ -28,12 +28,14 @@ struct EvalResult {
 /// Scores `sequences` rows of `seqLen` ids: position t predicts token t+1,
 /// nothing is prepended. Runs `chunk` sequences per forward pass. If
 /// `logitsOfFirst` is given, the first sequence's logits [seqLen, vocab] are
-/// stored there.
+/// stored there; with `allLogits`, every sequence's ([sequences, seqLen,
+/// vocab]).
 llvm::Expected<EvalResult> evaluate(Executor &executor,
                                     llvm::ArrayRef<int32_t> tokens,
                                     int64_t sequences, int64_t seqLen,
                                     int64_t chunk = 8,
-                                    std::vector<float> *logitsOfFirst = nullptr);
+                                    std::vector<float> *logitsOfFirst = nullptr,
+                                    bool allLogits = false);
 
 struct SamplingOptions {
   /// 0 means greedy (argmax).

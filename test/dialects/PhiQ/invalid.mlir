@@ -87,7 +87,7 @@ func.func @embedding_features(%ids: tensor<?x?xi32>, %t: !phiq.blocks<8x32, Q8_0
 
 phi.model @m attributes {config = #phi.config<architecture = "Phi3ForCausalLM", vocab_size = 8, hidden_size = 64, num_layers = 1, max_positions = 64, bos_token_id = 1, eos_token_ids = [2], pad_token_id = 2, tie_word_embeddings = true>, stores = {q = "/x"}} {
 ^bb0(%ids: tensor<?x?xi32>):
-  // expected-error@+1 {{8 rows of 64 Q8_0 elements take 272 bytes, but the parameter holds 256}}
+  // expected-error@+1 {{8 rows of 64 Q8_0 elements take 544 bytes, but the parameter holds 256}}
   %p = phiq.packed_weight #phi.param<"q"::"e"> : tensor<256xui8> -> !phiq.blocks<8x64, Q8_0>
   %t = phiq.dequantize %p : !phiq.blocks<8x64, Q8_0> -> tensor<8x64xf32>
   %x = phi.embedding %ids, %t : (tensor<?x?xi32>, tensor<8x64xf32>) -> tensor<?x?x64xf32>
