@@ -327,6 +327,7 @@ int runGenerate(rt::Executor &executor, phi::ModelOp model) {
       for (int32_t id : result->tokens)
         llvm::outs() << id << " ";
     llvm::outs() << "\n";
+    llvm::outs().flush(); // the statistics line follows the text
     llvm::errs() << llvm::formatv(
         "[{0} prompt tokens, {1} new, {2}; {3:F1} tokens/s decode]\n",
         result->promptTokens, result->tokens.size(),
