@@ -9,7 +9,7 @@ APT_PACKAGES=(
   cmake ninja-build ccache g++ pkg-config python3 python3-venv
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
   libfmt-dev libgtest-dev libsentencepiece-dev libpcre2-dev
-  zlib1g-dev libzstd-dev
+  zlib1g-dev libzstd-dev libonnx-dev libprotobuf-dev protobuf-compiler
 )
 
 missing=()
