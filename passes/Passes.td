@@ -54,11 +54,15 @@ def QuantizeWeights : Pass<"phiq-quantize-weights", "mlir::ModuleOp"> {
     Norms, biases and MoE routers stay as they are; `pure` skips the
     mixture rules.
 
-    The packed blocks are written, tensor by tensor, to the safetensors file
-    `output` (through a temporary file, renamed at the end), registered as
-    the store `store` of the model; each quantized `phi.weight` becomes a
-    `phiq.packed_weight` of those bytes and a `phiq.dequantize`, so the
-    model's other ops are unchanged.
+    Each quantized `phi.weight` gets a `phiq.quantize` to its blocks and a
+    `phiq.dequantize` back, so the model's other ops are unchanged. Without
+    `output` the quantization stays deferred: a consumer packs each tensor
+    when it reads it (the GGUF writer quantizes straight into the file,
+    which is how `phi-quantize` streams a model through in the memory of
+    one tensor). With `output`, the blocks are packed now, tensor by
+    tensor, into that safetensors file (through a temporary file, renamed
+    at the end), registered as the store `store` of the model, and every
+    `phiq.quantize` becomes a `phiq.packed_weight` of those bytes.
   }];
   let options = [
     Option<"type", "type", "std::string", /*default=*/"\"Q4_K_M\"",
@@ -72,7 +76,8 @@ def QuantizeWeights : Pass<"phiq-quantize-weights", "mlir::ModuleOp"> {
     Option<"noFallback", "no-fallback", "bool", /*default=*/"false",
            "make a tensor whose rows do not fit its format an error">,
     Option<"output", "output", "std::string", /*default=*/"\"\"",
-           "safetensors file that receives the packed weights">,
+           "safetensors file that receives the packed weights (empty: "
+           "leave the quantization deferred)">,
     Option<"storeName", "store", "std::string", /*default=*/"\"quantized\"",
            "name of the parameter store the packed weights are read from">,
   ];

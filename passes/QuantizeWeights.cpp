@@ -11,6 +11,7 @@
 
 #include "dialects/Phi/PhiOps.h"
 #include "dialects/Phi/PhiParams.h"
+#include "dialects/PhiQ/PackWeight.h"
 #include "dialects/PhiQ/PhiQOps.h"
 #include "phiq/Params/Safetensors.h"
 #include "phiq/Quant/BlockFormat.h"
@@ -51,31 +52,6 @@ std::string weightName(WeightOp op, unsigned index) {
   return "inline." + std::to_string(index);
 }
 
-/// The weight as fp32, whatever it is stored as.
-LogicalResult readFloats(WeightOp op, std::vector<float> &out) {
-  auto type = op.getType();
-  out.resize(size_t(type.getNumElements()));
-  if (isa<ParamAttr>(op.getValue())) {
-    auto tensor = resolveParam(op);
-    if (!tensor)
-      return op.emitOpError() << llvm::toString(tensor.takeError());
-    params::convertToF32((*tensor)->dtype, (*tensor)->data.data(), out.data(),
-                         int64_t(out.size()));
-    return success();
-  }
-  auto dense = dyn_cast<DenseElementsAttr>(op.getValue());
-  if (!dense)
-    return op.emitOpError("only #phi.param and dense<> weights can be "
-                          "quantized");
-  size_t i = 0;
-  for (APFloat v : dense.getValues<APFloat>()) {
-    bool lost;
-    v.convert(APFloat::IEEEsingle(), APFloat::rmNearestTiesToEven, &lost);
-    out[i++] = v.convertToFloat();
-  }
-  return success();
-}
-
 /// Is this weight a matrix that some op multiplies or looks up?
 bool isMatrixWeight(WeightOp op) {
   if (op.getType().getRank() < 2)
@@ -109,9 +85,6 @@ struct QuantizeWeights
                                   "Q4_0, Q4_1, Q5_0, Q5_1, Q2_K, Q3_K_S, "
                                   "Q3_K_M, Q3_K_L, Q4_K_S, Q4_K_M, Q5_K_S, "
                                   "Q5_K_M, Q6_K, IQ4_NL";
-    if (output.empty())
-      return model.emitError("phiq-quantize-weights needs output=FILE to "
-                             "write the packed weights to");
     std::vector<quant::Override> overrides;
     for (const std::string &text : tensorTypes) {
       auto parsed = quant::parseOverride(text);
@@ -177,16 +150,55 @@ struct QuantizeWeights
                              quant::rowBytes(job.format, role.rowLength));
       jobs.push_back(std::move(job));
     });
+    for (const std::string &pattern : recipe.unmatchedOverrides()) {
+      model.emitError() << "tensor type override '" << pattern
+                        << "' matches no quantizable tensor of the model "
+                           "(patterns are searched in GGUF names such as "
+                           "'blk.0.attn_qkv.weight' and checkpoint names "
+                           "such as 'model.layers.0.self_attn.qkv_proj."
+                           "weight')";
+      failedAny = true;
+    }
     if (failedAny)
       return failure();
-    if (failed(writeStore(model, jobs)))
-      return failure();
-    rewrite(model, jobs);
-    return success();
+    std::vector<mlir::phiq_ir::QuantizeOp> quantized = insertQuantize(jobs);
+    // Writers record the file type (GGUF's general.file_type).
+    model->setAttr("phiq.file_type",
+                   StringAttr::get(model.getContext(), quant::fileTypeName(*fileType)));
+    numQuantized += quantized.size();
+    for (const Job &job : jobs)
+      packedBytes += job.bytes;
+    if (output.empty())
+      return success();
+    return materialize(model, quantized, jobs);
   }
 
-  /// Streams every job's blocks into the output safetensors file.
-  LogicalResult writeStore(ModelOp model, MutableArrayRef<Job> jobs) {
+  /// Gives every job's weight a phiq.quantize to its blocks and a
+  /// phiq.dequantize back, which takes over the weight's uses.
+  std::vector<mlir::phiq_ir::QuantizeOp> insertQuantize(MutableArrayRef<Job> jobs) {
+    std::vector<mlir::phiq_ir::QuantizeOp> result;
+    for (Job &job : jobs) {
+      OpBuilder b(job.op->getContext());
+      b.setInsertionPointAfter(job.op);
+      auto blocks = ::mlir::phiq_ir::BlocksType::get(
+          b.getContext(), job.shape,
+          ::mlir::phiq_ir::SchemeAttr::get(b.getContext(), job.format));
+      auto quantize = ::mlir::phiq_ir::QuantizeOp::create(
+          b, job.op.getLoc(), blocks, job.op.getResult());
+      auto dequantize = ::mlir::phiq_ir::DequantizeOp::create(
+          b, job.op.getLoc(), blocks.getLogicalType(), quantize.getResult());
+      job.op.getResult().replaceAllUsesExcept(dequantize.getResult(),
+                                              quantize);
+      result.push_back(quantize);
+    }
+    return result;
+  }
+
+  /// Packs every phiq.quantize into the `output` store and replaces it by a
+  /// phiq.packed_weight of those bytes.
+  LogicalResult materialize(ModelOp model,
+                            MutableArrayRef<mlir::phiq_ir::QuantizeOp> quantized,
+                            MutableArrayRef<Job> jobs) {
     std::vector<params::TensorLayout> layouts;
     for (const Job &job : jobs)
       layouts.push_back({job.name, params::DType::U8, {job.bytes}});
@@ -207,24 +219,12 @@ struct QuantizeWeights
       llvm::raw_fd_ostream os(temp->FD, /*shouldClose=*/false);
       os.SetBufferSize(1 << 22);
       os << header;
-      std::vector<float> floats;
       std::vector<uint8_t> blocks;
-      for (Job &job : jobs) {
-        if (failed(readFloats(job.op, floats)))
-          return discard(model.emitError()
-                         << "cannot read tensor '" << job.name << "'");
-        int64_t cols = job.shape.back();
-        int64_t rows = int64_t(floats.size()) / cols;
+      for (auto [quantize, job] : llvm::zip_equal(quantized, jobs)) {
         blocks.resize(size_t(job.bytes));
-        if (llvm::Error e = quant::quantize(job.format, floats, rows, cols,
-                                            blocks))
-          return discard(job.op.emitError()
-                         << "cannot quantize '" << job.name << "' to "
-                         << quant::formatInfo(job.format).name << ": "
-                         << llvm::toString(std::move(e)));
+        if (llvm::Error e = ::mlir::phiq_ir::packWeight(quantize, blocks))
+          return discard(quantize.emitError() << llvm::toString(std::move(e)));
         os.write(reinterpret_cast<const char *>(blocks.data()), blocks.size());
-        ++numQuantized;
-        packedBytes += job.bytes;
       }
       os.flush();
       if (os.has_error())
@@ -235,35 +235,26 @@ struct QuantizeWeights
     if (llvm::Error e = temp->keep(output))
       return model.emitError() << "cannot write " << output << ": "
                                << llvm::toString(std::move(e));
-    return success();
-  }
 
-  /// Points every quantized weight at its packed bytes.
-  void rewrite(ModelOp model, MutableArrayRef<Job> jobs) {
     OpBuilder b(model.getContext());
     SmallString<256> path(output);
     llvm::sys::fs::make_absolute(path);
     NamedAttrList stores(model.getStores());
     stores.set(storeName, b.getStringAttr(path));
     model.setStoresAttr(stores.getDictionary(model.getContext()));
-    auto bytesType = [&](int64_t n) {
-      return RankedTensorType::get({n}, b.getIntegerType(8, false));
-    };
-    for (Job &job : jobs) {
-      b.setInsertionPoint(job.op);
-      auto blocks = ::mlir::phiq_ir::BlocksType::get(
-          model.getContext(), job.shape,
-          ::mlir::phiq_ir::SchemeAttr::get(model.getContext(), job.format));
-      auto param = ParamAttr::get(b.getStringAttr(storeName),
-                                  b.getStringAttr(job.name),
-                                  bytesType(job.bytes));
-      auto packed = ::mlir::phiq_ir::PackedWeightOp::create(b, job.op.getLoc(),
-                                                         blocks, param);
-      auto dequantized = ::mlir::phiq_ir::DequantizeOp::create(
-          b, job.op.getLoc(), blocks.getLogicalType(), packed.getResult());
-      job.op.getResult().replaceAllUsesWith(dequantized.getResult());
-      job.op.erase();
+    for (auto [quantize, job] : llvm::zip_equal(quantized, jobs)) {
+      b.setInsertionPoint(quantize);
+      auto param = ParamAttr::get(
+          b.getStringAttr(storeName), b.getStringAttr(job.name),
+          RankedTensorType::get({job.bytes}, b.getIntegerType(8, false)));
+      auto packed = ::mlir::phiq_ir::PackedWeightOp::create(
+          b, quantize.getLoc(), quantize.getType(), param);
+      quantize.getResult().replaceAllUsesWith(packed.getResult());
+      quantize.erase();
+      if (job.op->use_empty())
+        job.op.erase();
     }
+    return success();
   }
 };
 

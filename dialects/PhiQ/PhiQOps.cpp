@@ -60,6 +60,16 @@ LogicalResult DequantizeOp::verify() {
   return success();
 }
 
+LogicalResult QuantizeOp::verify() {
+  ArrayRef<int64_t> input = getInput().getType().getShape();
+  ArrayRef<int64_t> blocks = getType().getShape();
+  if (input != blocks)
+    return emitOpError() << "input of shape " << getInput().getType()
+                         << " cannot fill " << getType()
+                         << "; the blocks must have the input's shape";
+  return success();
+}
+
 LogicalResult LinearOp::verify() {
   BlocksType w = getWeight().getType();
   if (w.getShape().size() != 2)

@@ -37,6 +37,22 @@ def PhiQ_DequantizeOp : PhiQ_Op<"dequantize", [Pure]> {
   let hasVerifier = 1;
 }
 
+def PhiQ_QuantizeOp : PhiQ_Op<"quantize", [Pure]> {
+  let summary = "packs a float weight into blocks, deferred to whoever reads it";
+  let description = [{
+    `%p = phiq.quantize %w : tensor<256x768xbf16> -> !phiq.blocks<256x768, Q4_K>`
+    states that `%w` is stored in the blocks of the result type without
+    packing a byte yet. A consumer packs it when it needs the bytes: the
+    GGUF writer quantizes each tensor straight into the output file, the
+    executor when it loads the model. `--phiq-quantize-weights` with
+    `output=FILE` materializes every such op into a `phiq.packed_weight`.
+  }];
+  let arguments = (ins RankedTensorOf<[F32, F16, BF16]>:$input);
+  let results = (outs PhiQ_BlocksType:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` qualified(type($result))";
+  let hasVerifier = 1;
+}
+
 def PhiQ_LinearOp : PhiQ_Op<"linear", [Pure]> {
   let summary = "x W^T (+ b) with a packed W";
   let description = [{

@@ -322,6 +322,11 @@ phiq::params::parseSafetensors(std::unique_ptr<llvm::MemoryBuffer> buffer,
           checkCoverage(path, result.tensors, dataStart, dataSize))
     return std::move(error);
 
+  // Only mapped bytes may be released (releasePages); a copied small file
+  // lives in heap memory, where dropping pages would lose the data.
+  bool mapped = buffer->getBufferKind() == llvm::MemoryBuffer::MemoryBuffer_MMap;
+  for (TensorRef &tensor : result.tensors)
+    tensor.mapped = mapped;
   result.buffer = std::move(buffer);
   return result;
 }

@@ -11,6 +11,7 @@
 #include "phiq/Quant/BlockFormat.h"
 
 #include "RowCodecs.h"
+#include "SearchKernels.h"
 
 #include "phiq/Runtime/Kernels.h"
 
@@ -148,26 +149,22 @@ llvm::Expected<int64_t> rowBytes(BlockFormat format, int64_t cols) {
   return cols / info.blockElements * info.blockBytes;
 }
 
-llvm::Error quantize(BlockFormat format, llvm::ArrayRef<float> src,
-                     int64_t rows, int64_t cols,
-                     llvm::MutableArrayRef<uint8_t> dst,
-                     const float *importance) {
-  const FormatEntry &e = entry(format);
+namespace {
+
+/// The checks quantize() and quantizeRows() share: sizes and importance.
+llvm::Error checkQuantizeArguments(const FormatEntry &e, int64_t rows,
+                                   int64_t cols, size_t dstBytes,
+                                   const float *importance) {
   if (rows < 0)
     return llvm::createStringError(
         llvm::formatv("row count must be non-negative, got {0}", rows).str());
-  llvm::Expected<int64_t> bytesPerRow = rowBytes(format, cols);
+  llvm::Expected<int64_t> bytesPerRow = rowBytes(e.format, cols);
   if (!bytesPerRow)
     return bytesPerRow.takeError();
-  if (static_cast<int64_t>(src.size()) != rows * cols)
-    return llvm::createStringError(
-        llvm::formatv("{0}x{1} matrix needs {2} floats, got {3}", rows, cols,
-                      rows * cols, src.size())
-            .str());
-  if (static_cast<int64_t>(dst.size()) != rows * *bytesPerRow)
+  if (static_cast<int64_t>(dstBytes) != rows * *bytesPerRow)
     return llvm::createStringError(
         llvm::formatv("{0} output of {1}x{2} needs {3} bytes, got {4}",
-                      e.info.name, rows, cols, rows * *bytesPerRow, dst.size())
+                      e.info.name, rows, cols, rows * *bytesPerRow, dstBytes)
             .str());
   if (importance) {
     for (int64_t c = 0; c < cols; ++c)
@@ -178,31 +175,124 @@ llvm::Error quantize(BlockFormat format, llvm::ArrayRef<float> src,
                           c, importance[c])
                 .str());
   }
+  return llvm::Error::success();
+}
+
+/// The first non-finite element seen by any worker (flat index).
+class FirstNonFinite {
+public:
+  explicit FirstNonFinite(int64_t size) : index(size), size(size) {}
+  /// Scans `count` elements that start at flat index `base`.
+  void scan(const float *x, int64_t base, int64_t count) {
+    for (int64_t i = 0; i < count; ++i)
+      if (!std::isfinite(x[i])) {
+        int64_t seen = index.load();
+        while (base + i < seen &&
+               !index.compare_exchange_weak(seen, base + i)) {
+        }
+        return;
+      }
+  }
+  std::optional<int64_t> get() const {
+    int64_t i = index.load();
+    return i < size ? std::optional<int64_t>(i) : std::nullopt;
+  }
+
+private:
+  std::atomic<int64_t> index;
+  int64_t size;
+};
+
+llvm::Error nonFiniteError(const FormatEntry &e, int64_t index, int64_t cols,
+                           float value) {
+  return llvm::createStringError(
+      llvm::formatv("{0} needs finite inputs, but row {1} column {2} is {3}",
+                    e.info.name, index / cols, index % cols, value)
+          .str());
+}
+
+} // namespace
+
+llvm::Error quantize(BlockFormat format, llvm::ArrayRef<float> src,
+                     int64_t rows, int64_t cols,
+                     llvm::MutableArrayRef<uint8_t> dst,
+                     const float *importance) {
+  const FormatEntry &e = entry(format);
+  if (rows >= 0 && static_cast<int64_t>(src.size()) != rows * cols)
+    return llvm::createStringError(
+        llvm::formatv("{0}x{1} matrix needs {2} floats, got {3}", rows, cols,
+                      rows * cols, src.size())
+            .str());
+  if (llvm::Error error =
+          checkQuantizeArguments(e, rows, cols, dst.size(), importance))
+    return error;
   if (!isFloatFormat(format)) {
     // Scales of non-finite blocks are meaningless; name the first one.
-    std::atomic<int64_t> firstBad{rows * cols};
+    FirstNonFinite bad(rows * cols);
     rt::parallelFor(rows, rowGrain(cols), [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin * cols; i < end * cols; ++i)
-        if (!std::isfinite(src[i])) {
-          int64_t seen = firstBad.load();
-          while (i < seen && !firstBad.compare_exchange_weak(seen, i)) {
-          }
-          return;
-        }
+      bad.scan(src.data() + begin * cols, begin * cols, (end - begin) * cols);
     });
-    if (int64_t bad = firstBad.load(); bad < rows * cols)
-      return llvm::createStringError(
-          llvm::formatv("{0} needs finite inputs, but row {1} column {2} is "
-                        "{3}",
-                        e.info.name, bad / cols, bad % cols, src[bad])
-              .str());
+    if (std::optional<int64_t> i = bad.get())
+      return nonFiniteError(e, *i, cols, src[*i]);
   }
-  int64_t stride = *bytesPerRow;
+  int64_t stride = dst.size() / std::max<int64_t>(rows, 1);
   rt::parallelFor(rows, rowGrain(cols), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r)
       e.quantizeRow(src.data() + r * cols, cols, importance,
                     dst.data() + r * stride);
   });
+  return llvm::Error::success();
+}
+
+llvm::Error quantizeRows(BlockFormat format, int64_t rows, int64_t cols,
+                         RowLoader load, llvm::MutableArrayRef<uint8_t> dst,
+                         const float *importance, QuantizationError *error) {
+  const FormatEntry &e = entry(format);
+  if (llvm::Error failure =
+          checkQuantizeArguments(e, rows, cols, dst.size(), importance))
+    return failure;
+  const int64_t stride = dst.size() / std::max<int64_t>(rows, 1);
+  const bool checkFinite = !isFloatFormat(format);
+  FirstNonFinite bad(rows * cols);
+  std::vector<double> rowError(error ? rows : 0), rowNorm(error ? rows : 0);
+  rt::parallelFor(rows, rowGrain(cols), [&](int64_t begin, int64_t end) {
+    thread_local std::vector<float> x, decoded;
+    int64_t count = end - begin;
+    x.resize(size_t(count * cols));
+    load(begin, count, x.data());
+    if (checkFinite) {
+      bad.scan(x.data(), begin * cols, count * cols);
+      if (bad.get())
+        return;
+    }
+    if (error)
+      decoded.resize(size_t(cols));
+    for (int64_t r = 0; r < count; ++r) {
+      const float *row = x.data() + r * cols;
+      uint8_t *packed = dst.data() + (begin + r) * stride;
+      e.quantizeRow(row, cols, importance, packed);
+      if (!error)
+        continue;
+      e.dequantizeRow(packed, cols, decoded.data());
+      double squaredError, squaredNorm;
+      detail::searchKernels().errorAndNorm(row, decoded.data(), cols,
+                                           &squaredError, &squaredNorm);
+      rowError[begin + r] = squaredError;
+      rowNorm[begin + r] = squaredNorm;
+    }
+  });
+  if (std::optional<int64_t> i = bad.get()) {
+    std::vector<float> row(static_cast<size_t>(cols));
+    load(*i / cols, 1, row.data());
+    return nonFiniteError(e, *i, cols, row[*i % cols]);
+  }
+  if (error) {
+    *error = {};
+    for (int64_t r = 0; r < rows; ++r) {
+      error->squaredError += rowError[r];
+      error->squaredNorm += rowNorm[r];
+    }
+  }
   return llvm::Error::success();
 }
 

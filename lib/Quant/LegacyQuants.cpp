@@ -300,6 +300,8 @@ void quantizeLegacyRow(const float *x, int64_t cols, const float *importance,
 
 void quantizeRowQ8_0(const float *x, int64_t cols, const float *,
                      uint8_t *out) {
+  if (auto fast = searchKernels().roundRowQ8_0)
+    return fast(x, cols, out);
   for (int64_t b = 0; b < cols / kBlock; ++b) {
     const float *xb = x + b * kBlock;
     uint8_t *ob = out + b * 34;
@@ -331,6 +333,8 @@ void dequantizeRowQ8_0(const uint8_t *in, int64_t cols, float *out) {
 
 void quantizeRowQ4_0(const float *x, int64_t cols, const float *importance,
                      uint8_t *out) {
+  if (auto fast = searchKernels().roundRowQ4_0; fast && !importance)
+    return fast(x, cols, out);
   quantizeLegacyRow(
       x, cols, importance, 18,
       [](const float *xb, const float *w) {

@@ -116,8 +116,25 @@ RecipeState::RecipeState(FileType type, bool pure, ModelShape shape,
                          std::vector<Override> userOverrides)
     : type(type), pure(pure), shape(shape) {
   for (Override &o : userOverrides)
-    overrides.emplace_back(std::make_unique<llvm::Regex>(o.pattern),
-                           o.format);
+    overrides.push_back(
+        {o.pattern, std::make_unique<llvm::Regex>(o.pattern), o.format});
+}
+
+std::optional<BlockFormat> RecipeState::overrideFor(const TensorRole &role) {
+  for (CompiledOverride &o : overrides)
+    if (o.regex->match(role.ggufName) || o.regex->match(role.checkpointName)) {
+      o.matched = true;
+      return o.format;
+    }
+  return std::nullopt;
+}
+
+std::vector<std::string> RecipeState::unmatchedOverrides() const {
+  std::vector<std::string> unmatched;
+  for (const CompiledOverride &o : overrides)
+    if (!o.matched)
+      unmatched.push_back(o.pattern);
+  return unmatched;
 }
 
 BlockFormat RecipeState::mixture(const TensorRole &role, BlockFormat base) {
@@ -196,22 +213,14 @@ std::optional<Decision> RecipeState::decide(const TensorRole &role) {
   BlockFormat base = baseFormat(type);
   BlockFormat chosen = base;
   if (!isFloat(base)) {
-    bool manual = false;
-    for (auto &[regex, format] : overrides)
-      if (regex->match(role.ggufName) || regex->match(role.checkpointName)) {
-        chosen = format;
-        manual = true;
-        break;
-      }
-    if (!manual && !pure)
+    std::optional<BlockFormat> manual = overrideFor(role);
+    if (manual)
+      chosen = *manual;
+    else if (!pure)
       chosen = mixture(role, base);
-  } else {
+  } else if (std::optional<BlockFormat> manual = overrideFor(role)) {
     // Float file types still honour explicit overrides.
-    for (auto &[regex, format] : overrides)
-      if (regex->match(role.ggufName) || regex->match(role.checkpointName)) {
-        chosen = format;
-        break;
-      }
+    chosen = *manual;
   }
   Decision decision{chosen, std::nullopt};
   if (role.rowLength % formatInfo(chosen).blockElements != 0) {

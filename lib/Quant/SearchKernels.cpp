@@ -105,12 +105,26 @@ float gridErrorPortable(const float *x, const float *w, int n, float d,
   return sumLanes(error);
 }
 
+
+void errorAndNormPortable(const float *x, const float *y, int64_t n,
+                          double *error, double *norm) {
+  double e = 0.0, s = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    double diff = double(x[i]) - y[i];
+    e += diff * diff;
+    s += double(x[i]) * x[i];
+  }
+  *error = e;
+  *norm = s;
+}
+
 } // namespace
 
 const SearchKernels &portableSearchKernels() {
   static const SearchKernels kernels = {
       requantAffinePortable, requantSymmetricPortable, fitSumsPortable,
-      gridSumsPortable, gridErrorPortable};
+      gridSumsPortable, gridErrorPortable, nullptr, nullptr,
+      errorAndNormPortable};
   return kernels;
 }
 

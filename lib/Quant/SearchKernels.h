@@ -46,6 +46,16 @@ struct SearchKernels {
   /// IQ4_NL: grid indices nearest x / d (as floats) and sum w (x - d V)^2.
   float (*gridError)(const float *x, const float *w, int n, float d,
                      float *index);
+  /// Round-to-nearest rows of Q8_0 and Q4_0 (no importance): the hot loop
+  /// of the most common file types. Null in the portable table, whose
+  /// quantizers (LegacyQuants.cpp) are the reference these must equal byte
+  /// for byte.
+  void (*roundRowQ8_0)(const float *x, int64_t cols, uint8_t *out);
+  void (*roundRowQ4_0)(const float *x, int64_t cols, uint8_t *out);
+  /// sum (x - y)^2 and sum x^2 over n elements, for reported errors only
+  /// (the lanes make the low bits depend on the CPU level).
+  void (*errorAndNorm)(const float *x, const float *y, int64_t n,
+                       double *error, double *norm);
 };
 
 /// The IQ4_NL grid (ggml's kvalues_iq4nl), shared by IQ4NL.cpp.

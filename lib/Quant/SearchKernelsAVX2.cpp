@@ -16,7 +16,11 @@
 #include "ScaleSearch.h"
 #include "SearchKernels.h"
 
+#include "phiq/Quant/Fp16.h"
 #include "phiq/Runtime/Kernels.h"
+
+#include <algorithm>
+#include <cstring>
 
 #include <immintrin.h>
 
@@ -138,10 +142,150 @@ float gridErrorAVX2(const float *x, const float *w, int n, float d,
 
 } // namespace
 
+namespace {
+
+//===-- Round-to-nearest Q8_0 / Q4_0 rows ---------------------------------===//
+
+constexpr int kBlockElements = 32;
+
+/// C's round() (halfway cases away from zero) of each lane, exactly as the
+/// portable roundHalfAway: truncate, then step by one where the (exact)
+/// remainder reaches a half.
+inline __m256 roundHalfAway8(__m256 v) {
+  const __m256 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f);
+  __m256 t = _mm256_round_ps(v, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+  __m256 frac = _mm256_sub_ps(v, t);
+  __m256 up = _mm256_and_ps(_mm256_cmp_ps(frac, half, _CMP_GE_OQ), one);
+  __m256 down = _mm256_and_ps(
+      _mm256_cmp_ps(frac, _mm256_sub_ps(_mm256_setzero_ps(), half),
+                    _CMP_LE_OQ),
+      one);
+  return _mm256_sub_ps(_mm256_add_ps(t, up), down);
+}
+
+/// The largest |x| of a block (max is exact, so the order does not matter).
+inline float blockAbsMax(const __m256 v[4], __m256 abs[4]) {
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  for (int k = 0; k < 4; ++k)
+    abs[k] = _mm256_andnot_ps(sign, v[k]);
+  __m256 m = _mm256_max_ps(_mm256_max_ps(abs[0], abs[1]),
+                           _mm256_max_ps(abs[2], abs[3]));
+  __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+  h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+  h = _mm_max_ss(h, _mm_movehdup_ps(h));
+  return _mm_cvtss_f32(h);
+}
+
+/// 32 int32 lanes (each in -128..255) to 32 bytes in element order.
+inline __m256i packBytes(__m256i a, __m256i b, __m256i c, __m256i d) {
+  __m256i ab = _mm256_packs_epi32(a, b), cd = _mm256_packs_epi32(c, d);
+  __m256i bytes = _mm256_packs_epi16(ab, cd);
+  // The packs interleave 128-bit lanes; put the dwords back in order.
+  return _mm256_permutevar8x32_epi32(bytes,
+                                     _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+}
+
+void roundRowQ8_0AVX2(const float *x, int64_t cols, uint8_t *out) {
+  for (int64_t b = 0; b < cols / kBlockElements; ++b) {
+    const float *xb = x + b * kBlockElements;
+    uint8_t *ob = out + b * 34;
+    __m256 v[4], abs[4];
+    for (int k = 0; k < 4; ++k)
+      v[k] = _mm256_loadu_ps(xb + 8 * k);
+    float amax = blockAbsMax(v, abs);
+    float d = amax / 127.0f;
+    float id = d != 0.0f ? 1.0f / d : 0.0f;
+    uint16_t dBits = fp32ToFp16Bits(d);
+    std::memcpy(ob, &dBits, 2);
+    __m256 scale = _mm256_set1_ps(id);
+    __m256i q[4];
+    for (int k = 0; k < 4; ++k)
+      q[k] = _mm256_cvttps_epi32(roundHalfAway8(_mm256_mul_ps(v[k], scale)));
+    _mm256_storeu_si256(reinterpret_cast<__m256i *>(ob + 2),
+                        packBytes(q[0], q[1], q[2], q[3]));
+  }
+}
+
+void roundRowQ4_0AVX2(const float *x, int64_t cols, uint8_t *out) {
+  const __m256 bias = _mm256_set1_ps(8.5f);
+  const __m256i top = _mm256_set1_epi32(15);
+  for (int64_t b = 0; b < cols / kBlockElements; ++b) {
+    const float *xb = x + b * kBlockElements;
+    uint8_t *ob = out + b * 18;
+    __m256 v[4], abs[4];
+    for (int k = 0; k < 4; ++k)
+      v[k] = _mm256_loadu_ps(xb + 8 * k);
+    float amax = blockAbsMax(v, abs);
+    // ggml keeps the sign of the first value of largest magnitude.
+    float extreme = 0.0f;
+    if (amax != 0.0f) {
+      __m256 m = _mm256_set1_ps(amax);
+      uint32_t hits = 0;
+      for (int k = 0; k < 4; ++k)
+        hits |= uint32_t(_mm256_movemask_ps(
+                    _mm256_cmp_ps(abs[k], m, _CMP_EQ_OQ)))
+                << (8 * k);
+      extreme = xb[__builtin_ctz(hits)];
+    }
+    float d = extreme / -8.0f;
+    float id = d != 0.0f ? 1.0f / d : 0.0f;
+    uint16_t dBits = fp32ToFp16Bits(d);
+    std::memcpy(ob, &dBits, 2);
+    __m256 scale = _mm256_set1_ps(id);
+    __m256i q[4];
+    for (int k = 0; k < 4; ++k)
+      q[k] = _mm256_min_epi32(
+          _mm256_cvttps_epi32(
+              _mm256_add_ps(_mm256_mul_ps(v[k], scale), bias)),
+          top);
+    __m256i codes = packBytes(q[0], q[1], q[2], q[3]);
+    // Byte j holds codes j (low nibble) and j + 16 (high nibble).
+    __m128i low = _mm256_castsi256_si128(codes);
+    __m128i high = _mm256_extracti128_si256(codes, 1);
+    _mm_storeu_si128(reinterpret_cast<__m128i *>(ob + 2),
+                     _mm_or_si128(low, _mm_slli_epi16(high, 4)));
+  }
+}
+
+/// Eight float lanes of squares per 256 elements, then double: plenty for a
+/// reported error, and no float sum grows long enough to lose it.
+void errorAndNormAVX2(const float *x, const float *y, int64_t n,
+                      double *error, double *norm) {
+  double e = 0.0, s = 0.0;
+  int64_t i = 0;
+  while (i + 8 <= n) {
+    __m256 laneError = _mm256_setzero_ps(), laneNorm = _mm256_setzero_ps();
+    int64_t end = std::min<int64_t>(n - n % 8, i + 256);
+    for (; i < end; i += 8) {
+      __m256 xv = _mm256_loadu_ps(x + i);
+      __m256 d = _mm256_sub_ps(xv, _mm256_loadu_ps(y + i));
+      laneError = _mm256_add_ps(laneError, _mm256_mul_ps(d, d));
+      laneNorm = _mm256_add_ps(laneNorm, _mm256_mul_ps(xv, xv));
+    }
+    alignas(32) float le[8], ln[8];
+    _mm256_store_ps(le, laneError);
+    _mm256_store_ps(ln, laneNorm);
+    for (int k = 0; k < 8; ++k) {
+      e += le[k];
+      s += ln[k];
+    }
+  }
+  for (; i < n; ++i) {
+    double diff = double(x[i]) - y[i];
+    e += diff * diff;
+    s += double(x[i]) * x[i];
+  }
+  *error = e;
+  *norm = s;
+}
+
+} // namespace
+
 const SearchKernels *avx2SearchKernels() {
   static const SearchKernels kernels = {requantAffineAVX2, requantSymmetricAVX2,
                                         fitSumsAVX2, gridSumsAVX2,
-                                        gridErrorAVX2};
+                                        gridErrorAVX2, roundRowQ8_0AVX2,
+                                        roundRowQ4_0AVX2, errorAndNormAVX2};
   return rt::hardwareCpuLevel() == rt::CpuLevel::Portable ? nullptr : &kernels;
 }
 

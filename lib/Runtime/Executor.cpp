@@ -10,6 +10,7 @@
 #include "phiq/Runtime/Executor.h"
 
 #include "dialects/Phi/PhiParams.h"
+#include "dialects/PhiQ/PackWeight.h"
 #include "dialects/PhiQ/PhiQOps.h"
 #include "phiq/Quant/ActivationRounding.h"
 #include "phiq/Quant/BlockFormat.h"
@@ -242,6 +243,20 @@ llvm::Expected<std::unique_ptr<Executor>> Executor::create(ModelOp model,
       ::phiq::quant::dequantize(type.getScheme().getBlockFormat(),
                                 (*tensor)->data, type.getNumRows(),
                                 type.getRowLength(), out);
+    } else if (auto quantize = dyn_cast<mlir::phiq_ir::QuantizeOp>(op)) {
+      // A deferred quantization is packed now and decoded like any packed
+      // weight: the model computes with exactly the blocks a writer would
+      // emit.
+      mlir::phiq_ir::BlocksType type = quantize.getType();
+      std::vector<uint8_t> blocks(static_cast<size_t>(type.getTotalBytes()));
+      if (Error e = mlir::phiq_ir::packWeight(quantize, blocks)) {
+        error = opError(op, llvm::toString(std::move(e)));
+        return WalkResult::interrupt();
+      }
+      std::vector<float> &out = exec->weights[quantize.getResult()];
+      out.resize(size_t(type.getNumRows() * type.getRowLength()));
+      ::phiq::quant::dequantize(type.getScheme().getBlockFormat(), blocks,
+                                type.getNumRows(), type.getRowLength(), out);
     } else if (auto attn = dyn_cast<AttentionOp>(op)) {
       exec->attentionIndex[op] = exec->attentionOps.size();
       exec->attentionOps.push_back(attn);
@@ -341,8 +356,8 @@ Error Executor::forward(ArrayRef<int32_t> tokens, int64_t batch,
   Block &body = model.getBody().front();
   for (Operation &opRef : body) {
     Operation *op = &opRef;
-    if (isa<WeightOp, mlir::phiq_ir::PackedWeightOp, mlir::phiq_ir::DequantizeOp>(
-            op))
+    if (isa<WeightOp, mlir::phiq_ir::PackedWeightOp, mlir::phiq_ir::QuantizeOp,
+            mlir::phiq_ir::DequantizeOp>(op))
       continue;
     if (isa<EmbeddingOp, mlir::phiq_ir::EmbeddingOp>(op)) {
       Buffer &out = alloc(op->getResult(0), rows);

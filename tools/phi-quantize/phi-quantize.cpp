@@ -2,22 +2,21 @@
 //
 //   phi-quantize MODEL --to gguf --type Q4_K_M -o out.gguf
 //
-// Imports MODEL (a Hugging Face folder or a .mlir file), quantizes its
-// weights with --phiq-quantize-weights (llama-quantize's mixtures, per-tensor
-// overrides, fallbacks), writes the GGUF file through a temporary file, and
-// prints a table per tensor: format, bytes, bits per weight and the
-// relative RMS error of the quantized weight.
+// Imports MODEL (a Hugging Face folder or a .mlir file), decides each
+// weight's format with --phiq-quantize-weights (llama-quantize's mixtures,
+// per-tensor overrides, fallbacks), then writes the GGUF file through a
+// temporary file, quantizing each tensor straight from the mapped checkpoint
+// into the file: one pass over the weights, memory of one tensor. Prints a
+// progress bar on a terminal and a table per tensor: format, bytes, bits
+// per weight and the relative RMS error of the quantized weight.
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/Phi/PhiOps.h"
-#include "dialects/Phi/PhiParams.h"
 #include "dialects/PhiQ/PhiQOps.h"
 #include "passes/Passes.h"
 #include "phiq/InitAll.h"
-#include "phiq/Params/ParamStore.h"
 #include "phiq/Quant/BlockFormat.h"
 #include "phiq/Target/GGUF/ExportGGUF.h"
-#include "phiq/Target/GGUF/TensorNames.h"
 #include "phiq/Target/HF/Import.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -26,7 +25,6 @@
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
-#include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
@@ -55,6 +53,12 @@ static cl::opt<bool> noFallback("no-fallback",
                                 cl::desc("fail instead of falling back"));
 static cl::opt<bool> quiet("quiet", cl::desc("no per-tensor table"));
 
+static cl::opt<std::string>
+    progress("progress",
+             cl::desc("progress bar on stderr: auto (when it is a terminal), "
+                      "on, off"),
+             cl::init("auto"));
+
 namespace {
 
 int fail(const llvm::Twine &message) {
@@ -62,30 +66,29 @@ int fail(const llvm::Twine &message) {
   return 1;
 }
 
-/// Relative RMS error of a packed weight against the weight it replaced.
-double relativeRmse(mlir::phiq_ir::PackedWeightOp packed,
-                    const phiq::params::TensorRef &source) {
-  auto blocks = mlir::phi::resolveParam(packed.getBytes(), packed);
-  if (!blocks) {
-    llvm::consumeError(blocks.takeError());
-    return NAN;
+/// A one-line progress bar redrawn in place on stderr.
+class ProgressBar {
+public:
+  explicit ProgressBar(bool enabled) : enabled(enabled) {}
+
+  void update(const phiq::gguf::WrittenTensor &tensor, double seconds) {
+    bytes += tensor.bytes;
+    if (!enabled)
+      return;
+    constexpr int width = 30;
+    int filled = tensor.count ? int(width * tensor.index / tensor.count) : 0;
+    llvm::errs() << fmt::format(
+        "\r[{:<{}}] {}/{} tensors, {:.2f} GB written, {:.1f} s ",
+        std::string(size_t(filled), '#'), width, tensor.index, tensor.count,
+        double(bytes) / 1e9, seconds);
+    if (tensor.index == tensor.count)
+      llvm::errs() << "\n";
   }
-  mlir::phiq_ir::BlocksType type = packed.getType();
-  int64_t n = type.getNumRows() * type.getRowLength();
-  std::vector<float> original(static_cast<size_t>(n)),
-      decoded(static_cast<size_t>(n));
-  phiq::params::convertToF32(source.dtype, source.data.data(),
-                             original.data(), n);
-  phiq::quant::dequantize(type.getScheme().getBlockFormat(), (*blocks)->data,
-                          type.getNumRows(), type.getRowLength(), decoded);
-  double err = 0, ref = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    double d = double(decoded[i]) - original[i];
-    err += d * d;
-    ref += double(original[i]) * original[i];
-  }
-  return ref > 0 ? std::sqrt(err / ref) : 0.0;
-}
+
+private:
+  bool enabled;
+  uint64_t bytes = 0;
+};
 
 } // namespace
 
@@ -122,80 +125,67 @@ int main(int argc, char **argv) {
     return fail(input + ": expected exactly one phi.model");
   phi::ModelOp model = models.front();
 
-  // Remember where each weight came from, for the error column.
-  llvm::StringMap<const phiq::params::TensorRef *> sources;
-  model.walk([&](phi::WeightOp op) {
-    auto param = dyn_cast<phi::ParamAttr>(op.getValue());
-    if (!param)
-      return;
-    if (auto tensor = phi::resolveParam(op))
-      sources[param.getKey()] = *tensor;
-    else
-      llvm::consumeError(tensor.takeError());
-  });
-
-  // The packed blocks go to a scratch store next to the output; the GGUF
-  // file copies them and the store is removed.
-  llvm::SmallString<256> scratch;
-  if (std::error_code ec = llvm::sys::fs::createUniqueFile(
-          output + ".blocks-%%%%%%.safetensors", scratch))
-    return fail("cannot create a scratch file next to " + output + ": " +
-                ec.message());
-  llvm::FileRemover removeScratch(scratch);
-
-  auto start = std::chrono::steady_clock::now();
+  // Decide every tensor's format; the packing itself is deferred to the
+  // writer, which quantizes each tensor straight into the output file.
   PassManager pm(&context);
   phiq::QuantizeWeightsOptions options;
   options.type = type;
   options.pure = pure;
   options.noFallback = noFallback;
-  options.output = std::string(scratch);
   options.tensorTypes.assign(tensorTypes.begin(), tensorTypes.end());
   pm.addPass(phiq::createQuantizeWeights(options));
   if (failed(pm.run(*module)))
     return fail("quantization failed (see above)");
-  model->setAttr("phiq.file_type", StringAttr::get(&context, type));
-  double quantizeSeconds = std::chrono::duration<double>(
-                               std::chrono::steady_clock::now() - start)
-                               .count();
 
-  start = std::chrono::steady_clock::now();
-  if (llvm::Error e = phiq::gguf::exportGGUF(*module, output))
+  if (progress != "auto" && progress != "on" && progress != "off")
+    return fail("--progress=" + progress + ": expected auto, on or off");
+  ProgressBar bar(progress == "on" ||
+                  (progress == "auto" && llvm::errs().is_displayed()));
+  std::vector<phiq::gguf::WrittenTensor> written;
+  std::vector<std::string> names;
+  auto start = std::chrono::steady_clock::now();
+  auto elapsed = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                         start)
+        .count();
+  };
+  phiq::gguf::ExportOptions exportOptions;
+  exportOptions.measureError = true;
+  exportOptions.onTensorWritten = [&](const phiq::gguf::WrittenTensor &t) {
+    written.push_back(t);
+    names.push_back(t.name.str());
+    bar.update(t, elapsed());
+  };
+  if (llvm::Error e = phiq::gguf::exportGGUF(*module, output, exportOptions))
     return fail(llvm::toString(std::move(e)));
-  double writeSeconds = std::chrono::duration<double>(
-                            std::chrono::steady_clock::now() - start)
-                            .count();
+  double seconds = elapsed();
 
-  // Summary.
+  // Summary: every tensor of the file; totals over the quantized matrices.
   int64_t totalBytes = 0, totalWeights = 0;
   if (!quiet)
     llvm::outs() << fmt::format("{:<40} {:>7} {:>12} {:>6} {:>9}\n", "tensor",
                                 "format", "bytes", "bpw", "rel RMSE");
-  model.walk([&](mlir::phiq_ir::PackedWeightOp packed) {
-    mlir::phiq_ir::BlocksType blocks = packed.getType();
-    std::string name = packed.getBytes().getKey().str();
-    auto gguf = phiq::gguf::ggufTensorName(name);
-    int64_t weights = blocks.getNumRows() * blocks.getRowLength();
-    int64_t bytes = blocks.getTotalBytes();
-    totalBytes += bytes;
-    totalWeights += weights;
-    double rmse = NAN;
-    if (auto it = sources.find(name); it != sources.end())
-      rmse = relativeRmse(packed, *it->second);
-    if (!quiet)
-      llvm::outs() << fmt::format(
-          "{:<40} {:>7} {:>12} {:>6.2f} {:>9.5f}\n",
-          gguf ? gguf->name : name,
-          blocks.getScheme().getFormat().str(), bytes,
-          8.0 * double(bytes) / double(weights), rmse);
-  });
+  for (auto [tensor, name] : llvm::zip_equal(written, names)) {
+    if (tensor.relativeRmse) {
+      totalBytes += int64_t(tensor.bytes);
+      totalWeights += tensor.elements;
+    }
+    if (quiet)
+      continue;
+    llvm::outs() << fmt::format(
+        "{:<40} {:>7} {:>12} {:>6.2f} {:>9}\n", name,
+        phiq::quant::formatInfo(tensor.format).name.str(), tensor.bytes,
+        8.0 * double(tensor.bytes) / double(std::max<int64_t>(tensor.elements, 1)),
+        tensor.relativeRmse ? fmt::format("{:.5f}", *tensor.relativeRmse)
+                            : std::string("-"));
+  }
   uint64_t fileSize = 0;
   llvm::sys::fs::file_size(output, fileSize);
   llvm::outs() << fmt::format(
       "{} quantized matrices: {} weights in {} bytes ({:.2f} bits per "
-      "weight); file {} bytes; quantize {:.2f} s, write {:.2f} s\n",
+      "weight); file {} bytes in {:.2f} s\n",
       type.getValue(), totalWeights, totalBytes,
       totalWeights ? 8.0 * double(totalBytes) / double(totalWeights) : 0.0,
-      fileSize, quantizeSeconds, writeSeconds);
+      fileSize, seconds);
   return 0;
 }

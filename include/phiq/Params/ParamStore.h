@@ -52,6 +52,9 @@ struct TensorRef {
   /// diagnostics and for emitters that copy byte ranges).
   std::string file;
   uint64_t fileOffset = 0;
+  /// `data` lies in a read-only file mapping (not a heap copy), so
+  /// releasePages may drop its pages.
+  bool mapped = false;
 
   int64_t numElements() const;
 };
@@ -96,6 +99,13 @@ openSafetensors(llvm::StringRef path);
 /// payload kept; BF16 widening is bit-exact (a signaling NaN stays one).
 /// See phiq/Params/Convert.h for the single-value helpers.
 void convertToF32(DType dtype, const uint8_t *src, float *dst, int64_t count);
+
+/// Tells the kernel that the mapped bytes of a tensor will not be read again
+/// soon, so their pages leave this process's resident set (they stay in the
+/// page cache and are read back transparently if needed). For streaming
+/// consumers that touch each tensor once; a no-op where unsupported.
+/// Only tensors with `mapped` set are touched.
+void releasePages(const TensorRef &tensor);
 
 } // namespace phiq::params
 

@@ -20,6 +20,7 @@
 #define PHIQ_QUANT_BLOCKFORMAT_H
 
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
@@ -82,6 +83,28 @@ llvm::Error quantize(BlockFormat format, llvm::ArrayRef<float> src,
                      int64_t rows, int64_t cols,
                      llvm::MutableArrayRef<uint8_t> dst,
                      const float *importance = nullptr);
+
+/// Squared error of a quantization and squared norm of its input, each
+/// summed in double in row order (so independent of the thread count):
+/// sqrt(error / norm) is the relative RMS error.
+struct QuantizationError {
+  double squaredError = 0.0;
+  double squaredNorm = 0.0;
+};
+
+/// Fills `count` rows starting at `firstRow` into `dst` (count x cols).
+using RowLoader =
+    llvm::function_ref<void(int64_t firstRow, int64_t count, float *dst)>;
+
+/// quantize() for sources that are not a float array in memory (bf16/f16
+/// checkpoints, mapped files): each worker loads only the rows it packs
+/// into a buffer of its own, so memory stays at a few rows per thread
+/// however large the tensor. With `error`, every packed row is also decoded
+/// and compared with its input.
+llvm::Error quantizeRows(BlockFormat format, int64_t rows, int64_t cols,
+                         RowLoader load, llvm::MutableArrayRef<uint8_t> dst,
+                         const float *importance = nullptr,
+                         QuantizationError *error = nullptr);
 
 /// Decodes rows * rowBytes(format, cols) bytes into rows x cols floats,
 /// bit-identical to ggml's `to_float` for the format. Sizes are

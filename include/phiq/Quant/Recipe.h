@@ -96,13 +96,24 @@ public:
               std::vector<Override> overrides);
   /// std::nullopt: keep the tensor as it is.
   std::optional<Decision> decide(const TensorRole &role);
+  /// The patterns of overrides that no decided tensor matched (a typo or a
+  /// tensor the model does not have): callers report them as errors.
+  std::vector<std::string> unmatchedOverrides() const;
 
 private:
   BlockFormat mixture(const TensorRole &role, BlockFormat base);
   FileType type;
   bool pure;
   ModelShape shape;
-  std::vector<std::pair<std::unique_ptr<llvm::Regex>, BlockFormat>> overrides;
+  struct CompiledOverride {
+    std::string pattern;
+    std::unique_ptr<llvm::Regex> regex;
+    BlockFormat format;
+    bool matched = false;
+  };
+  std::vector<CompiledOverride> overrides;
+  /// The override for `role`, if any (and marks it matched).
+  std::optional<BlockFormat> overrideFor(const TensorRole &role);
   int attentionV = 0;
 };
 

@@ -4,14 +4,16 @@
 // hyper-parameter keys llama.cpp reads for those architectures, the longrope
 // factor tensors (sized by the rotary dimensions / 2), the tokenizer, and
 // every weight under its GGUF name. Packed phiq weights are copied block for
-// block; float weights are converted on the fly. Tensors are produced one at
-// a time while the file is written, so memory stays at one tensor.
+// block; deferred ones (phiq.quantize) are quantized straight into the file
+// and float weights converted on the fly. Tensors are produced one at a time
+// while the file is written, so memory stays at one tensor.
 //
 //===----------------------------------------------------------------------===//
 #include "phiq/Target/GGUF/ExportGGUF.h"
 
 #include "dialects/Phi/PhiOps.h"
 #include "dialects/Phi/PhiParams.h"
+#include "dialects/PhiQ/PackWeight.h"
 #include "dialects/PhiQ/PhiQOps.h"
 #include "phiq/Quant/BlockFormat.h"
 #include "phiq/Quant/Recipe.h"
@@ -25,6 +27,7 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
+#include <cmath>
 #include <cstring>
 #include <map>
 
@@ -48,7 +51,8 @@ struct Source {
   std::vector<Operation *> parts;
 };
 
-/// The op that holds a weight's data: phi.weight or phiq.packed_weight.
+/// The op that holds a weight's data: phi.weight, phiq.packed_weight or
+/// phiq.quantize.
 Operation *dataOp(Value weight) {
   if (auto dq = weight.getDefiningOp<mlir::phiq_ir::DequantizeOp>())
     return dq.getInput().getDefiningOp();
@@ -61,6 +65,8 @@ std::string checkpointName(Operation *op) {
       return p.getKey().str();
   if (auto p = dyn_cast<mlir::phiq_ir::PackedWeightOp>(op))
     return p.getBytes().getKey().str();
+  if (auto q = dyn_cast<mlir::phiq_ir::QuantizeOp>(op))
+    return mlir::phiq_ir::quantizedWeightName(q).str();
   return "";
 }
 
@@ -69,6 +75,8 @@ quant::BlockFormat storedFormat(Operation *op, StringRef floatType,
                                 bool forceF32) {
   if (auto packed = dyn_cast<mlir::phiq_ir::PackedWeightOp>(op))
     return packed.getType().getScheme().getBlockFormat();
+  if (auto quantize = dyn_cast<mlir::phiq_ir::QuantizeOp>(op))
+    return quantize.getType().getScheme().getBlockFormat();
   if (forceF32 || floatType == "f32")
     return quant::BlockFormat::F32;
   if (floatType == "f16")
@@ -86,12 +94,27 @@ quant::BlockFormat storedFormat(Operation *op, StringRef floatType,
 ArrayRef<int64_t> logicalShape(Operation *op) {
   if (auto packed = dyn_cast<mlir::phiq_ir::PackedWeightOp>(op))
     return packed.getType().getShape();
+  if (auto quantize = dyn_cast<mlir::phiq_ir::QuantizeOp>(op))
+    return quantize.getType().getShape();
   return cast<WeightOp>(op).getType().getShape();
 }
 
-/// Writes one part's bytes in `format` into `out`.
+/// Writes one part's bytes in `format` into `out`; adds the error of a
+/// part quantized here to `error` when given.
 Error fillPart(Operation *op, quant::BlockFormat format,
-               MutableArrayRef<uint8_t> out) {
+               MutableArrayRef<uint8_t> out,
+               quant::QuantizationError *error) {
+  if (auto quantize = dyn_cast<mlir::phiq_ir::QuantizeOp>(op)) {
+    quant::QuantizationError partError;
+    if (Error e = mlir::phiq_ir::packWeight(quantize, out,
+                                            error ? &partError : nullptr))
+      return e;
+    if (error) {
+      error->squaredError += partError.squaredError;
+      error->squaredNorm += partError.squaredNorm;
+    }
+    return Error::success();
+  }
   if (auto packed = dyn_cast<mlir::phiq_ir::PackedWeightOp>(op)) {
     auto tensor = resolveParam(packed.getBytes(), op);
     if (!tensor)
@@ -212,7 +235,9 @@ Error phiq::gguf::exportGGUF(ModuleOp module, StringRef path,
     });
   }
   bool quantized = false;
-  model.walk([&](mlir::phiq_ir::PackedWeightOp) { quantized = true; });
+  model.walk([&](Operation *op) {
+    quantized |= isa<mlir::phiq_ir::PackedWeightOp, mlir::phiq_ir::QuantizeOp>(op);
+  });
 
   // Hyper-parameters, as llama.cpp's loader reads them for phi3/phimoe.
   const int64_t headDim = attention.getHeadDim();
@@ -310,13 +335,33 @@ Error phiq::gguf::exportGGUF(ModuleOp module, StringRef path,
     if (Error e = kv("tokenizer.chat_template", *vocab->chatTemplate))
       return e;
 
+  // Counts the tensors as they are written, for onTensorWritten.
+  struct Progress {
+    const ExportOptions &options;
+    GGUFWriter &writer;
+    size_t written = 0, count = 0;
+    size_t total() const { return writer.getNumTensors(); }
+    void report(WrittenTensor &tensor) {
+      tensor.index = ++written;
+      tensor.count = count;
+      if (options.onTensorWritten)
+        options.onTensorWritten(tensor);
+    }
+  } progress{options, writer};
+
   // Weights, in model order, experts gathered into their stacked tensors.
   llvm::MapVector<std::string, Source, std::map<std::string, unsigned>> sources;
   bool failed = false;
   std::string error;
   llvm::DenseSet<Operation *> seen;
   model.walk([&](Operation *op) {
-    if (!isa<WeightOp, mlir::phiq_ir::PackedWeightOp>(op) || failed)
+    if (!isa<WeightOp, mlir::phiq_ir::PackedWeightOp,
+             mlir::phiq_ir::QuantizeOp>(op) ||
+        failed)
+      return;
+    // A weight that is only quantized is written as its blocks.
+    if (isa<WeightOp>(op) && !op->use_empty() &&
+        llvm::all_of(op->getUsers(), llvm::IsaPred<mlir::phiq_ir::QuantizeOp>))
       return;
     if (!seen.insert(op).second)
       return;
@@ -370,14 +415,30 @@ Error phiq::gguf::exportGGUF(ModuleOp module, StringRef path,
                   llvm::toString(rowBytes.takeError()));
     uint64_t partBytes = uint64_t(rows * *rowBytes);
     auto parts = source.parts;
+    bool measure = options.measureError &&
+                   isa<mlir::phiq_ir::QuantizeOp>(parts.front());
+    WrittenTensor report;
+    report.name = name;
+    report.format = format;
+    report.elements = rows * shape.back() * int64_t(parts.size());
+    report.bytes = partBytes * parts.size();
     if (Error e = writer.addTensor(
             name, GGMLType(quant::formatInfo(format).ggmlType), dims,
             partBytes * parts.size(),
-            [parts, format, partBytes](MutableArrayRef<uint8_t> out) -> Error {
+            [parts, format, partBytes, measure, report,
+             &progress](MutableArrayRef<uint8_t> out) mutable -> Error {
+              quant::QuantizationError error;
               for (size_t i = 0; i < parts.size(); ++i)
                 if (Error e = fillPart(parts[i], format,
-                                       out.slice(i * partBytes, partBytes)))
+                                       out.slice(i * partBytes, partBytes),
+                                       measure ? &error : nullptr))
                   return e;
+              if (measure)
+                report.relativeRmse =
+                    error.squaredNorm > 0
+                        ? std::sqrt(error.squaredError / error.squaredNorm)
+                        : 0.0;
+              progress.report(report);
               return Error::success();
             }))
       return e;
@@ -390,16 +451,24 @@ Error phiq::gguf::exportGGUF(ModuleOp module, StringRef path,
           std::pair{"rope_factors_short.weight", rope.getShortFactor()}}) {
       std::vector<float> values(factors.asArrayRef().begin(),
                                 factors.asArrayRef().end());
+      WrittenTensor report;
+      report.name = tensorName;
+      report.format = quant::BlockFormat::F32;
+      report.elements = int64_t(values.size());
+      report.bytes = values.size() * sizeof(float);
       if (Error e = writer.addTensor(
               tensorName, GGMLType::F32, {uint64_t(values.size())},
               values.size() * sizeof(float),
-              [values](MutableArrayRef<uint8_t> out) -> Error {
+              [values, report,
+               &progress](MutableArrayRef<uint8_t> out) mutable -> Error {
                 std::memcpy(out.data(), values.data(), out.size());
+                progress.report(report);
                 return Error::success();
               }))
         return e;
     }
   }
   (void)headDim;
+  progress.count = progress.total();
   return writer.write(path);
 }

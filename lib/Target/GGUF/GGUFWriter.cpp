@@ -1,23 +1,25 @@
 //===- GGUFWriter.cpp - Streaming GGUF file writer --------------*- C++ -*-===//
 //
 // Computes the whole layout up front (the size of every KV pair and tensor
-// info is known before any byte is written), maps a temporary file of
-// exactly that size, encodes the metadata into it, lets each tensor's
-// callback fill its slot in place, and commits by renaming. The mapping
-// starts zeroed, so all padding is zeros without being written. See
-// GGUFWriter.h for the guarantees.
+// info is known before any byte is written), encodes the metadata, then
+// appends each tensor as its callback fills it, zero padding in between,
+// into a temporary file that is renamed over the destination at the end.
+// See GGUFWriter.h for the guarantees.
 //
 //===----------------------------------------------------------------------===//
 #include "phiq/Target/GGUF/GGUFWriter.h"
 
+#include "phiq/Params/DirectFileWriter.h"
+
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/CheckedArithmetic.h"
 #include "llvm/Support/Endian.h"
-#include "llvm/Support/FileOutputBuffer.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MathExtras.h"
 
 #include <cstring>
+#include <future>
 
 using namespace phiq::gguf;
 using llvm::Error;
@@ -183,55 +185,95 @@ Error GGUFWriter::write(StringRef path) {
   llvm::Expected<Layout> layout = computeLayout();
   if (!layout)
     return invalid(path + ": " + llvm::toString(layout.takeError()));
-
-  llvm::Expected<std::unique_ptr<llvm::FileOutputBuffer>> output =
-      llvm::FileOutputBuffer::create(path, layout->fileSize);
-  if (!output)
+  llvm::Expected<llvm::sys::fs::TempFile> temp =
+      llvm::sys::fs::TempFile::create(path + ".tmp-%%%%%%");
+  if (!temp)
     return invalid(path +
-                   ": cannot create: " + llvm::toString(output.takeError()));
-  llvm::FileOutputBuffer &buffer = **output;
-  // Both kinds of buffer start zeroed: a fresh file mapping, or anonymous
-  // memory for special files such as /dev/stdout.
-  uint8_t *begin = buffer.getBufferStart();
+                   ": cannot create: " + llvm::toString(temp.takeError()));
+  auto discard = [&](Error error) -> Error {
+    llvm::consumeError(temp->discard());
+    return error;
+  };
+  Error written = [&]() -> Error {
+    phiq::params::DirectFileWriter out(temp->FD, path);
 
-  Encoder encoder(begin, begin + layout->dataStart);
-  encoder.scalar<uint32_t>(kGGUFMagic);
-  encoder.scalar<uint32_t>(kGGUFVersion);
-  encoder.scalar<uint64_t>(tensors.size());
-  encoder.scalar<uint64_t>(kvs.size());
-  for (const auto &[key, value] : kvs) {
-    encoder.string(key);
-    if (value.isArray()) {
-      encoder.scalar<uint32_t>(static_cast<uint32_t>(GGUFValueType::Array));
-      encoder.scalar<uint32_t>(static_cast<uint32_t>(value.getElementType()));
-      encoder.scalar<uint64_t>(value.getArraySize());
-    } else {
-      encoder.scalar<uint32_t>(static_cast<uint32_t>(value.getType()));
+    // Metadata, zero padded to the data section.
+    std::vector<uint8_t> metadata(layout->dataStart, 0);
+    Encoder encoder(metadata.data(), metadata.data() + metadata.size());
+    encoder.scalar<uint32_t>(kGGUFMagic);
+    encoder.scalar<uint32_t>(kGGUFVersion);
+    encoder.scalar<uint64_t>(tensors.size());
+    encoder.scalar<uint64_t>(kvs.size());
+    for (const auto &[key, value] : kvs) {
+      encoder.string(key);
+      if (value.isArray()) {
+        encoder.scalar<uint32_t>(static_cast<uint32_t>(GGUFValueType::Array));
+        encoder.scalar<uint32_t>(static_cast<uint32_t>(value.getElementType()));
+        encoder.scalar<uint64_t>(value.getArraySize());
+      } else {
+        encoder.scalar<uint32_t>(static_cast<uint32_t>(value.getType()));
+      }
+      encoder.value(value);
     }
-    encoder.value(value);
-  }
-  for (auto [tensor, offset] :
-       llvm::zip_equal(tensors, layout->tensorOffsets)) {
-    encoder.string(tensor.name);
-    encoder.scalar<uint32_t>(tensor.dims.size());
-    for (uint64_t dim : tensor.dims)
-      encoder.scalar<uint64_t>(dim);
-    encoder.scalar<uint32_t>(static_cast<uint32_t>(tensor.type));
-    encoder.scalar<uint64_t>(offset);
-  }
+    for (auto [tensor, offset] :
+         llvm::zip_equal(tensors, layout->tensorOffsets)) {
+      encoder.string(tensor.name);
+      encoder.scalar<uint32_t>(tensor.dims.size());
+      for (uint64_t dim : tensor.dims)
+        encoder.scalar<uint64_t>(dim);
+      encoder.scalar<uint32_t>(static_cast<uint32_t>(tensor.type));
+      encoder.scalar<uint64_t>(offset);
+    }
+    if (Error error = out.append(metadata.data(), metadata.size()))
+      return error;
 
-  uint8_t *data = begin + layout->dataStart;
-  for (auto [tensor, offset] :
-       llvm::zip_equal(tensors, layout->tensorOffsets)) {
-    llvm::MutableArrayRef<uint8_t> slot(data + offset, tensor.byteSize);
-    if (Error error = tensor.fill(slot))
-      // Dropping `output` deletes the temporary file.
-      return invalid(llvm::formatv("{0}: tensor '{1}': {2}", path, tensor.name,
-                                   llvm::toString(std::move(error))));
-  }
-
-  if (Error error = buffer.commit())
-    return invalid(path +
-                   ": cannot commit: " + llvm::toString(std::move(error)));
+    // Tensors, each padded to the alignment. Two buffers, each grown to the
+    // largest tensor it has held and never zero-filled (every callback
+    // writes all of its bytes): while a background thread writes one
+    // tensor out, the next callback fills the other buffer, so writing
+    // overlaps quantizing.
+    struct Buffer {
+      std::unique_ptr<uint8_t[]> bytes;
+      uint64_t capacity = 0;
+    } buffers[2];
+    std::future<Error> writing;
+    auto waitForWrite = [&]() -> Error {
+      return writing.valid() ? writing.get() : Error::success();
+    };
+    unsigned current = 0;
+    for (const PendingTensor &tensor : tensors) {
+      Buffer &buffer = buffers[current];
+      current ^= 1;
+      if (tensor.byteSize > buffer.capacity) {
+        buffer.bytes.reset();
+        buffer.bytes.reset(new uint8_t[tensor.byteSize]);
+        buffer.capacity = tensor.byteSize;
+      }
+      llvm::MutableArrayRef<uint8_t> slot(buffer.bytes.get(), tensor.byteSize);
+      Error filled = tensor.fill(slot);
+      if (Error error = waitForWrite()) {
+        llvm::consumeError(std::move(filled));
+        return error;
+      }
+      if (filled)
+        return invalid(llvm::formatv("{0}: tensor '{1}': {2}", path,
+                                     tensor.name,
+                                     llvm::toString(std::move(filled))));
+      uint64_t padding = *alignUp(tensor.byteSize, alignment) - tensor.byteSize;
+      writing = std::async(std::launch::async, [&out, slot, padding]() {
+        if (Error error = out.append(slot.data(), slot.size()))
+          return error;
+        return out.appendZeros(padding);
+      });
+    }
+    if (Error error = waitForWrite())
+      return error;
+    return out.finish();
+  }();
+  if (written)
+    return discard(std::move(written));
+  if (Error error = temp->keep(path))
+    return discard(
+        invalid(path + ": cannot commit: " + llvm::toString(std::move(error))));
   return Error::success();
 }

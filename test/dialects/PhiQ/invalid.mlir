@@ -103,3 +103,19 @@ func.func @packed_bytes_type() {
   %p = phiq.packed_weight #phi.param<"q"::"e"> : tensor<272xi8> -> !phiq.blocks<8x64, Q8_0>
   return
 }
+
+// -----
+
+func.func @quantize_shape(%w: tensor<4x64xf32>) {
+  // expected-error@+1 {{input of shape 'tensor<4x64xf32>' cannot fill '!phiq.blocks<4x32, Q8_0>'; the blocks must have the input's shape}}
+  %p = phiq.quantize %w : tensor<4x64xf32> -> !phiq.blocks<4x32, Q8_0>
+  return
+}
+
+// -----
+
+func.func @quantize_element(%w: tensor<4x32xi8>) {
+  // expected-error@+1 {{operand #0 must be ranked tensor of 32-bit float or 16-bit float or bfloat16 type values}}
+  %p = phiq.quantize %w : tensor<4x32xi8> -> !phiq.blocks<4x32, Q8_0>
+  return
+}

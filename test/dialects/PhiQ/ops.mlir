@@ -64,3 +64,15 @@ phi.model @packed attributes {config = #phi.config<architecture = "Phi3ForCausal
   %l = phi.lm_head %a, %t : (tensor<?x?x64xf32>, tensor<8x64xf32>) -> tensor<?x?x8xf32>
   phi.output %l : tensor<?x?x8xf32>
 }
+
+// A deferred quantization, from each float element type.
+// CHECK-LABEL: func.func @quantize
+// CHECK: phiq.quantize %{{.*}} : tensor<768x256xbf16> -> !phiq.blocks<768x256, Q4_K>
+// CHECK: phiq.quantize %{{.*}} : tensor<8x64xf32> -> !phiq.blocks<8x64, Q8_0>
+// CHECK: phiq.quantize %{{.*}} : tensor<2x8x64xf16> -> !phiq.blocks<2x8x64, Q4_0>
+func.func @quantize(%a: tensor<768x256xbf16>, %b: tensor<8x64xf32>, %c: tensor<2x8x64xf16>) {
+  %pa = phiq.quantize %a : tensor<768x256xbf16> -> !phiq.blocks<768x256, Q4_K>
+  %pb = phiq.quantize %b : tensor<8x64xf32> -> !phiq.blocks<8x64, Q8_0>
+  %pc = phiq.quantize %c : tensor<2x8x64xf16> -> !phiq.blocks<2x8x64, Q4_0>
+  return
+}

@@ -97,6 +97,38 @@ TEST(SearchKernels, grid_index_is_the_nearest_grid_value) {
   }
 }
 
+TEST(SearchKernels, round_to_nearest_rows_agree_on_ties_and_extremes) {
+  if (rt::hardwareCpuLevel() == rt::CpuLevel::Portable)
+    GTEST_SKIP() << "only the portable kernels exist here";
+  // Blocks whose scaled values land exactly on halves (scale 1), whose
+  // largest magnitude appears with both signs (the first one decides Q4_0's
+  // sign), that are all zero, or hold a single non-zero value.
+  const int64_t cols = 128;
+  std::vector<float> x(cols, 0.0f);
+  for (int i = 0; i < 32; ++i)
+    x[i] = (i % 2 ? -1.0f : 1.0f) * (float(i % 16) + 0.5f);
+  x[31] = 127.0f;
+  for (int i = 32; i < 64; ++i)
+    x[i] = float(i % 9) - 4.5f;
+  x[40] = 8.0f;
+  x[50] = -8.0f;
+  x[100] = -3.25f;
+  std::vector<float> half(x.begin(), x.end());
+  for (float &v : half)
+    v *= 0.5f;
+  rt::CpuLevel saved = rt::detectCpuLevel();
+  for (BlockFormat format : {BlockFormat::Q8_0, BlockFormat::Q4_0})
+    for (const std::vector<float> *row : {&x, &half}) {
+      std::vector<uint8_t> fast(*rowBytes(format, cols)), portable(fast.size());
+      rt::setCpuLevel(rt::hardwareCpuLevel());
+      ASSERT_FALSE(bool(quantize(format, *row, 1, cols, fast)));
+      rt::setCpuLevel(rt::CpuLevel::Portable);
+      ASSERT_FALSE(bool(quantize(format, *row, 1, cols, portable)));
+      EXPECT_EQ(fast, portable) << formatInfo(format).name.str();
+    }
+  rt::setCpuLevel(saved);
+}
+
 TEST(SearchKernels, quantized_bytes_do_not_depend_on_the_cpu_level) {
   if (rt::hardwareCpuLevel() == rt::CpuLevel::Portable)
     GTEST_SKIP() << "only the portable kernels exist here";

@@ -18,6 +18,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -256,6 +257,44 @@ TEST_P(BlockFormatTest, rows_are_quantized_independently) {
     ASSERT_EQ(0, std::memcmp(one.data(), all.data() + r * stride, stride))
         << "row " << r;
   }
+}
+
+TEST_P(BlockFormatTest, streamed_rows_pack_the_same_bytes_and_measure_the_error) {
+  // Enough rows that several workers each load their own share.
+  const int64_t rows = 301;
+  std::vector<float> x = weightLikeRows(rows, kCols, 11);
+  std::vector<float> importance = positiveImportance(kCols, 12);
+  std::vector<uint8_t> expected =
+      quantizeOrFail(format(), x, rows, kCols, importance.data());
+  std::vector<uint8_t> streamed(expected.size());
+  QuantizationError error;
+  auto load = [&](int64_t first, int64_t count, float *dst) {
+    std::memcpy(dst, x.data() + first * kCols, sizeof(float) * count * kCols);
+  };
+  ASSERT_FALSE(llvm::errorToBool(quantizeRows(format(), rows, kCols, load, streamed,
+                                        importance.data(), &error)));
+  EXPECT_EQ(expected, streamed);
+  EXPECT_NEAR(error.squaredNorm, sumSquares(x), 1e-5 * sumSquares(x));
+  EXPECT_NEAR(error.squaredError,
+              weightedSquaredError(format(), x, rows, kCols, expected),
+              1e-5 * error.squaredNorm);
+}
+
+TEST_P(BlockFormatTest, streamed_rows_name_the_first_non_finite_input) {
+  if (formatInfo(format()).blockElements == 1)
+    GTEST_SKIP() << "float formats store non-finite values";
+  const int64_t rows = 64;
+  std::vector<float> x = weightLikeRows(rows, kCols, 13);
+  x[41 * kCols + 7] = std::numeric_limits<float>::infinity();
+  x[50 * kCols + 3] = std::nanf("");
+  std::vector<uint8_t> out(size_t(rows * *rowBytes(format(), kCols)));
+  auto load = [&](int64_t first, int64_t count, float *dst) {
+    std::memcpy(dst, x.data() + first * kCols, sizeof(float) * count * kCols);
+  };
+  std::string message =
+      llvm::toString(quantizeRows(format(), rows, kCols, load, out));
+  EXPECT_NE(message.find("row 41 column 7 is INF"), std::string::npos)
+      << message;
 }
 
 std::string formatName(const ::testing::TestParamInfo<BlockFormat> &info) {

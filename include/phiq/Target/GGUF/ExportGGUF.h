@@ -7,12 +7,31 @@
 #ifndef PHIQ_TARGET_GGUF_EXPORTGGUF_H
 #define PHIQ_TARGET_GGUF_EXPORTGGUF_H
 
+#include "phiq/Quant/BlockFormat.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
 
+#include <functional>
+#include <optional>
 #include <string>
 
 namespace phiq::gguf {
+
+/// What the writer reports after each tensor it wrote.
+struct WrittenTensor {
+  /// The tensor's GGUF name and storage format.
+  llvm::StringRef name;
+  ::phiq::quant::BlockFormat format;
+  int64_t elements = 0;
+  uint64_t bytes = 0;
+  /// Relative RMS error of the blocks against the weights they were packed
+  /// from; set for tensors quantized while writing when
+  /// ExportOptions::measureError is on.
+  std::optional<double> relativeRmse;
+  /// 1-based position of the tensor among `count` tensors.
+  size_t index = 0, count = 0;
+};
 
 struct ExportOptions {
   /// Element type for float matrices that were not quantized: "source"
@@ -21,6 +40,11 @@ struct ExportOptions {
   std::string floatType = "source";
   /// Folder with the tokenizer files; the model's checkpoint if empty.
   std::string tokenizerDir;
+  /// Called after each tensor is written (progress, summaries).
+  std::function<void(const WrittenTensor &)> onTensorWritten;
+  /// Measure the error of tensors quantized while writing (phiq.quantize),
+  /// for onTensorWritten; costs one decode of their blocks.
+  bool measureError = false;
 };
 
 /// Writes `module`'s single phi.model to `path` (through a temporary file:

@@ -3,12 +3,13 @@
 // Writes a GGUF v3 file: metadata first, tensors streamed. A model is
 // gigabytes, so the writer never holds tensor data: each tensor is declared
 // with its type, dims and byte size plus a callback, and write() calls the
-// callbacks one at a time with the tensor's slot in the output, in the order
-// the tensors were added. The output is a memory-mapped temporary file in
-// the destination's folder (llvm::FileOutputBuffer), so a callback writes its
-// bytes in place without a staging copy, the page cache bounds memory, and
-// the file is renamed over `path` only when every callback succeeded: on any
-// error nothing is left behind and an existing file is untouched.
+// callbacks one at a time with a buffer for the tensor's bytes, in the order
+// the tensors were added, and appends each tensor to a temporary file in the
+// destination's folder as soon as its callback returns. Memory stays at the
+// largest single tensor: the output is written, not mapped, so finished
+// tensors count against the page cache rather than this process. The file is
+// renamed over `path` only when every callback succeeded: on any error
+// nothing is left behind and an existing file is untouched.
 //
 // Layout (the one ggml writes and llama.cpp's loader insists on): header,
 // KV pairs in insertion order, tensor infos in insertion order, zero padding
@@ -35,9 +36,9 @@ namespace phiq::gguf {
 
 class GGUFWriter {
 public:
-  /// Fills a tensor's bytes. The span is exactly the tensor's byte size and
-  /// starts zeroed; it is valid only during the call. An error aborts
-  /// write().
+  /// Fills a tensor's bytes. The span is exactly the tensor's byte size,
+  /// holds stale bytes (the callback must write every one of them), and is
+  /// valid only during the call. An error aborts write().
   using FillFn = std::function<llvm::Error(llvm::MutableArrayRef<uint8_t>)>;
 
   /// Adds a KV pair; pairs are written in the order they are added. Fails
@@ -58,6 +59,9 @@ public:
   /// Writes the file; see the file comment for the atomicity guarantee.
   /// Errors name `path` and, for a callback's error, the tensor.
   llvm::Error write(llvm::StringRef path);
+
+  /// Tensors added so far.
+  size_t getNumTensors() const { return tensors.size(); }
 
   /// The alignment write() will use (general.alignment or the default).
   uint32_t getAlignment() const { return alignment; }

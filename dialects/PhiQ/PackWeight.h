@@ -1,0 +1,33 @@
+//===- PackWeight.h - Carry out a deferred phiq.quantize --------*- C++ -*-===//
+//
+// `phiq.quantize %w` names a float weight and the blocks it is stored in;
+// whoever needs the bytes (the GGUF writer, the executor, the
+// materialization in --phiq-quantize-weights) packs them with this, straight
+// from the mapped checkpoint into the caller's buffer.
+//
+//===----------------------------------------------------------------------===//
+#ifndef PHIQ_DIALECTS_PHIQ_PACKWEIGHT_H
+#define PHIQ_DIALECTS_PHIQ_PACKWEIGHT_H
+
+#include "dialects/PhiQ/PhiQOps.h"
+#include "phiq/Quant/BlockFormat.h"
+
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/Support/Error.h"
+
+namespace mlir::phiq_ir {
+
+/// Packs the weight `op` quantizes into `out`, which holds exactly the
+/// blocks' byte size. The weight is read row by row from its store (any
+/// float dtype) or its inline value; afterwards its mapped pages leave the
+/// resident set, so a model streams through in the memory of one tensor.
+/// With `error`, also measures the error of the packed blocks.
+llvm::Error packWeight(QuantizeOp op, llvm::MutableArrayRef<uint8_t> out,
+                       ::phiq::quant::QuantizationError *error = nullptr);
+
+/// The checkpoint name of the weight `op` quantizes ("" for inline ones).
+llvm::StringRef quantizedWeightName(QuantizeOp op);
+
+} // namespace mlir::phiq_ir
+
+#endif // PHIQ_DIALECTS_PHIQ_PACKWEIGHT_H
