@@ -2,8 +2,8 @@
 """PhiQ's ONNX folders in real ONNX Runtime, against phi-run.
 
 usage:
-  onnx_check.py ppl DIR TOKENS.i32 PHI_RUN_JSON TOLERANCE [--prefill P]
-  onnx_check.py generate DIR PHI_RUN_JSON
+  onnx_check.py ppl DIR TOKENS.i32 PHI_RUN_JSON TOLERANCE [--prefill P | --no-decode]
+  onnx_check.py generate DIR PHI_RUN_JSON [--recompute-past N]
   onnx_check.py genai DIR PHI_RUN_JSON
 
 ppl: onnxruntime scores every window of the int32 token file (position t
@@ -11,10 +11,17 @@ predicts t+1, no BOS, as phi-run eval) twice: as one full-sequence pass,
 and as a prefill of P tokens followed by one token at a time through the
 KV cache (present.N fed back as past_key_values.N). Both perplexities must
 agree with phi-run eval's (its --json output) within TOLERANCE relative.
+(A window longer than longrope's original context is scored with the long
+factors at every position in one pass, but not when decoded step by step,
+so such windows are checked with --no-decode.)
 
 generate: greedy decoding in onnxruntime with the KV cache, from phi-run
 generate's prompt ids, must reproduce phi-run's new tokens (and stop where
-it stopped).
+it stopped). --recompute-past N applies phi-run's (and transformers')
+longrope rule when the cache crosses the original context N: the step that
+first passes N recomputes the whole sequence (the graph then rotates
+everything with the long factors) instead of extending a cache rotated with
+the short ones.
 
 genai: onnxruntime-genai loads the folder; og.Tokenizer must encode
 phi-run's prompt text into phi-run's prompt ids, and a greedy og.Generator
@@ -101,6 +108,9 @@ def ppl(args):
         logits, _ = decoder.run(window, decoder.empty_cache(window.shape[0]))
         total += nll_sum(logits[:, :-1], window[:, 1:])
     full = math.exp(total / count)
+    ok = check("full-sequence perplexity", full, reference["perplexity"], tolerance)
+    if "--no-decode" in args:
+        return ok
 
     # Prefill, then one token at a time through the KV cache, all windows
     # as one batch.
@@ -115,13 +125,12 @@ def ppl(args):
             last = step[:, -1]
     stepped = math.exp(total / count)
 
-    ok = check("full-sequence perplexity", full, reference["perplexity"], tolerance)
     ok &= check(f"prefill {prefill} + decode perplexity", stepped,
                 reference["perplexity"], tolerance)
     return ok
 
 
-def greedy(decoder, prompt, max_new, eos):
+def greedy(decoder, prompt, max_new, eos, recompute=None):
     cache = decoder.empty_cache(1)
     logits, cache = decoder.run(np.array([prompt]), cache)
     out = []
@@ -130,7 +139,12 @@ def greedy(decoder, prompt, max_new, eos):
         if token in eos:
             return out, token
         out.append(token)
-        logits, cache = decoder.run(np.array([[token]]), cache)
+        past = cache[0].shape[2]
+        if recompute is not None and past <= recompute < past + 1:
+            logits, cache = decoder.run(np.array([prompt + out]), decoder.empty_cache(1))
+            print(f"recomputed the cache at {past + 1} tokens")
+        else:
+            logits, cache = decoder.run(np.array([[token]]), cache)
     return out, None
 
 
@@ -141,7 +155,9 @@ def generate(args):
     expected, expected_stop = reference["new_ids"], reference.get("stopped_by")
     # One more step than phi-run took when it stopped at an end token.
     limit = len(expected) + (1 if expected_stop is not None else 0)
-    ids, stop = greedy(Decoder(folder), reference["prompt_ids"], limit, eos)
+    recompute = (int(args[args.index("--recompute-past") + 1])
+                 if "--recompute-past" in args else None)
+    ids, stop = greedy(Decoder(folder), reference["prompt_ids"], limit, eos, recompute)
     ok = ids == expected and stop == expected_stop
     print(f"onnxruntime greedy: {len(ids)} tokens, stopped by {stop}; "
           f"{'equal to phi-run' if ok else 'MISMATCH ' + str(ids) + ' vs ' + str(expected)}")
