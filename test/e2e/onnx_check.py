@@ -179,14 +179,17 @@ def genai(args):
         print(f"og.Tokenizer: {len(encoded)} prompt ids, "
               f"{'equal to phi-run' if same else 'MISMATCH ' + str(encoded)}")
     prompt = reference["prompt_ids"]
-    max_new = len(reference["new_ids"]) + 1
+    max_new = len(reference["new_ids"]) + (reference.get("stopped_by") is not None)
     params = og.GeneratorParams(model)
     params.set_search_options(do_sample=False, max_length=len(prompt) + max_new)
     generator = og.Generator(model, params)
     generator.append_tokens(np.array([prompt], dtype=np.int32))
+    # The sequence leaves out the end token that stopped generation;
+    # get_next_tokens() still names it.
+    new = []
     while not generator.is_done():
         generator.generate_next_token()
-    new = [int(t) for t in generator.get_sequence(0)[len(prompt):]]
+        new.append(int(generator.get_next_tokens()[0]))
     stop = None
     eos = json.load(open(f"{folder}/genai_config.json"))["model"]["eos_token_id"]
     if new and new[-1] in eos:

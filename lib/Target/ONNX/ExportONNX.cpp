@@ -468,6 +468,12 @@ Error phiq::onnx::exportONNX(ModuleOp module, StringRef outDir,
           absolute + ".partial", staging))
     return fail("cannot create output folder '" + outDir +
                 "': " + ec.message());
+  // createUniqueDirectory makes a private folder; an export is meant to be
+  // read by others like any build output.
+  (void)llvm::sys::fs::setPermissions(
+      staging, llvm::sys::fs::perms(llvm::sys::fs::all_read |
+                                    llvm::sys::fs::all_exe |
+                                    llvm::sys::fs::owner_write));
   bool done = false;
   llvm::scope_exit cleanup([&] {
     if (!done)
