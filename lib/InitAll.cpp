@@ -11,6 +11,7 @@
 #include "passes/Passes.h"
 #include "phiq/Target/GGUF/ExportGGUF.h"
 #include "phiq/Target/HF/Import.h"
+#include "phiq/Target/ONNX/ExportONNX.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -33,6 +34,7 @@ void phiq::registerAllTranslations() {
   static bool once = [] {
     phiq::hf::registerImportHFTranslation();
     phiq::gguf::registerPhiToGGUFTranslation();
+    phiq::onnx::registerPhiToONNXTranslation();
     return true;
   }();
   (void)once;

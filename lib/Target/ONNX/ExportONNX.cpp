@@ -1,0 +1,565 @@
+//===- ExportONNX.cpp - phi IR to an ONNX Runtime GenAI folder ---*- C++ -*-===//
+//
+// Translates a phi.model op by op into an ONNX decoder with the inputs and
+// outputs ONNX Runtime GenAI drives (input_ids, attention_mask,
+// position_ids, past_key_values.N.key/value -> logits, present.N.key/value),
+// and writes it with genai_config.json and the tokenizer into a folder.
+//
+// Weights: float matrices are stored transposed ([in, out], what MatMul
+// multiplies by) in the activation type; Q4_0 / Q8_0 packed linears become
+// com.microsoft.MatMulNBits with bit-identical weights; a tied lm_head reads
+// the embedding table itself through Gemm(transB) instead of a second copy.
+// Every weight is read, converted and appended to model.onnx.data one
+// tensor at a time.
+//
+// Precision: fp32 computes exactly what phi-run computes. fp16 stores the
+// weights, activations and KV cache in fp16 (the usual ORT GenAI fp16
+// model) but keeps norms and softmax in fp32, whose sums would overflow
+// fp16 on real hidden states; logits are returned as fp32 either way.
+//
+//===----------------------------------------------------------------------===//
+#include "phiq/Target/ONNX/ExportONNX.h"
+
+#include "AttentionLowering.h"
+#include "ExternalData.h"
+#include "GenAIConfig.h"
+#include "GraphBuilder.h"
+#include "Weights.h"
+
+#include "dialects/Phi/PhiOps.h"
+#include "dialects/PhiQ/PhiQOps.h"
+
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/ScopeExit.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+
+#include <fstream>
+
+using namespace mlir;
+using namespace mlir::phi;
+using namespace phiq::onnx;
+namespace quant = ::phiq::quant;
+using llvm::Error;
+using llvm::Expected;
+
+namespace {
+
+constexpr int32_t kFloat = ::onnx::TensorProto_DataType_FLOAT;
+constexpr int32_t kFloat16 = ::onnx::TensorProto_DataType_FLOAT16;
+constexpr int32_t kInt64 = ::onnx::TensorProto_DataType_INT64;
+constexpr int32_t kUInt8 = ::onnx::TensorProto_DataType_UINT8;
+/// ai.onnx opset 17 has LayerNormalization, Split with a `split` input and
+/// Unsqueeze with an `axes` input; contrib ops are com.microsoft version 1.
+constexpr int64_t kOnnxOpset = 17;
+constexpr int64_t kMicrosoftOpset = 1;
+
+Error fail(const llvm::Twine &message) {
+  return llvm::createStringError(message);
+}
+
+bool isFloatFormat(quant::BlockFormat f) {
+  return f == quant::BlockFormat::F32 || f == quant::BlockFormat::F16 ||
+         f == quant::BlockFormat::BF16;
+}
+
+/// The translation of one phi.model into a GraphProto.
+class DecoderEmitter {
+public:
+  DecoderEmitter(ModelOp model, GraphBuilder &builder, int32_t act,
+                 const ExportOptions &options)
+      : model(model), b(builder), act(act), options(options),
+        attention(builder, act,
+                  {"input_ids", "attention_mask", "position_ids"}) {}
+
+  Error emit();
+
+private:
+  Error emitOp(Operation *op);
+  Expected<std::string> linear(Operation *op, Value input, Value weight,
+                               Value bias);
+  /// The initializer holding `weight` as floats of `type`, transposed to
+  /// [in, out] when `transposed`.
+  Expected<std::string> floatWeight(Value weight, int32_t type,
+                                    bool transposed);
+  bool feedsEmbedding(Operation *dataOp);
+  std::string toFloat(const std::string &x);
+  std::string toAct(const std::string &x);
+  std::string scopeOf(Operation *op);
+
+  ModelOp model;
+  GraphBuilder &b;
+  int32_t act;
+  const ExportOptions &options;
+  AttentionLowering attention;
+  llvm::DenseMap<Value, std::string> names;
+  std::map<std::pair<Operation *, int>, std::string> weightNames;
+  unsigned layer = 0, inlineWeights = 0;
+};
+
+std::string DecoderEmitter::toFloat(const std::string &x) {
+  if (act == kFloat)
+    return x;
+  return b.add("Cast", {x}).attr("to", int64_t(kFloat));
+}
+
+std::string DecoderEmitter::toAct(const std::string &x) {
+  if (act == kFloat)
+    return x;
+  return b.add("Cast", {x}).attr("to", int64_t(act));
+}
+
+std::string DecoderEmitter::scopeOf(Operation *op) {
+  return "/model/layers." + std::to_string(layer) + "/" +
+         op->getName().stripDialect().str();
+}
+
+bool DecoderEmitter::feedsEmbedding(Operation *dataOp) {
+  for (Value result : dataOp->getResults())
+    for (Operation *user : result.getUsers()) {
+      if (isa<EmbeddingOp, mlir::phiq_ir::EmbeddingOp>(user))
+        return true;
+      if (auto dq = dyn_cast<mlir::phiq_ir::DequantizeOp>(user))
+        for (Operation *u : dq.getResult().getUsers())
+          if (isa<EmbeddingOp>(u))
+            return true;
+    }
+  return false;
+}
+
+Expected<std::string> DecoderEmitter::floatWeight(Value weight, int32_t type,
+                                                  bool transposed) {
+  Operation *data = weightDataOp(weight);
+  auto key = std::make_pair(data, int(type) * 2 + int(transposed));
+  auto it = weightNames.find(key);
+  if (it != weightNames.end())
+    return it->second;
+  ArrayRef<int64_t> shape = weightShape(data);
+  auto floats = readWeightAsFloats(data);
+  if (!floats)
+    return floats.takeError();
+  SmallVector<int64_t> dims(shape);
+  std::string name = weightName(data);
+  if (name == "inline weight")
+    name = "weight_" + std::to_string(inlineWeights++);
+  if (transposed) {
+    *floats = transposeMatrix(*floats, shape[0], shape[1]);
+    std::swap(dims[0], dims[1]);
+    name += ".MatMul";
+  }
+  if (type != act)
+    name += type == kFloat ? ".fp32" : ".fp16";
+  if (Error e = b.addWeight(name, type, dims, encodeFloats(*floats, type)))
+    return std::move(e);
+  weightNames[key] = name;
+  return name;
+}
+
+Expected<std::string> DecoderEmitter::linear(Operation *op, Value input,
+                                             Value weight, Value bias) {
+  Operation *data = weightDataOp(weight);
+  std::optional<quant::BlockFormat> format = packedFormat(data);
+  std::string x = names.lookup(input);
+  std::string y;
+  if (format && mapsOntoMatMulNBits(*format)) {
+    auto key = std::make_pair(data, -1);
+    std::string qweight = weightName(data) + ".qweight";
+    std::string scales = weightName(data) + ".scales";
+    auto nbits = repackForMatMulNBits(data);
+    if (!nbits)
+      return nbits.takeError();
+    if (!weightNames.count(key)) {
+      const int64_t blocks = nbits->k / nbits->blockSize;
+      if (Error e = b.addWeight(qweight, kUInt8,
+                                {nbits->n, blocks,
+                                 nbits->blockSize * nbits->bits / 8},
+                                nbits->codes))
+        return std::move(e);
+      if (Error e = b.addWeight(scales, act, {nbits->n * blocks},
+                                encodeFloats(nbits->scales, act)))
+        return std::move(e);
+      weightNames[key] = qweight;
+    }
+    // No zero_points input: MatMulNBits then uses 2^(bits-1), which is
+    // Q4_0's implicit 8 and Q8_0's signed codes shifted by 128.
+    y = b.add("MatMulNBits", {x, qweight, scales}, 1, "com.microsoft")
+            .attr("K", nbits->k)
+            .attr("N", nbits->n)
+            .attr("bits", nbits->bits)
+            .attr("block_size", nbits->blockSize)
+            .attr("accuracy_level", options.accuracyLevel);
+  } else if (format && !isFloatFormat(*format)) {
+    return fail("weight '" + weightName(data) + "' is packed as " +
+                quant::formatInfo(*format).name +
+                ", which ONNX Runtime's MatMulNBits cannot represent "
+                "exactly; quantize linear weights to Q4_0 or Q8_0 for ONNX "
+                "(e.g. --phiq-quantize-weights=\"type=Q4_0 pure\")");
+  } else if (isa<LmHeadOp>(op) && feedsEmbedding(data)) {
+    // Tied embeddings: multiply by the [vocab, hidden] table itself.
+    auto table = floatWeight(weight, act, /*transposed=*/false);
+    if (!table)
+      return table.takeError();
+    const int64_t hidden = weightShape(data)[1], vocab = weightShape(data)[0];
+    std::string rows = b.add("Reshape", {x, b.constI64({-1, hidden})});
+    std::string product =
+        b.add("Gemm", {rows, *table}).attr("transB", int64_t(1));
+    std::string leading = b.add("Shape", {x})
+                              .attr("start", int64_t(0))
+                              .attr("end", int64_t(2));
+    std::string shape =
+        b.add("Concat", {leading, b.constI64({vocab})}).attr("axis", int64_t(0));
+    y = b.add("Reshape", {product, shape});
+  } else {
+    auto w = floatWeight(weight, act, /*transposed=*/true);
+    if (!w)
+      return w.takeError();
+    y = b.add("MatMul", {x, *w});
+  }
+  if (bias) {
+    auto bv = floatWeight(bias, act, false);
+    if (!bv)
+      return bv.takeError();
+    y = b.add("Add", {y, *bv});
+  }
+  return y;
+}
+
+Error DecoderEmitter::emitOp(Operation *op) {
+  if (isa<WeightOp, mlir::phiq_ir::PackedWeightOp,
+          mlir::phiq_ir::DequantizeOp>(op))
+    return Error::success(); // read where used
+  b.setScope(scopeOf(op));
+  if (isa<EmbeddingOp, mlir::phiq_ir::EmbeddingOp>(op)) {
+    b.setScope("/model/embed_tokens");
+    // Any packed table is decoded to floats: Gather needs plain rows, and
+    // the decoded values are exactly the ones phi-run looks up.
+    auto table = floatWeight(op->getOperand(1), act, false);
+    if (!table)
+      return table.takeError();
+    names[op->getResult(0)] =
+        b.add("Gather", {*table, names.lookup(op->getOperand(0))})
+            .attr("axis", int64_t(0));
+    return Error::success();
+  }
+  if (auto norm = dyn_cast<RmsNormOp>(op)) {
+    // phi-run: y = w * (x * (1 / sqrt(mean(x^2) + eps))) (+ b), in fp32.
+    std::string x = toFloat(names.lookup(norm.getInput()));
+    std::string meanSquare =
+        b.add("ReduceMean", {b.add("Mul", {x, x})})
+            .attr("axes", ArrayRef<int64_t>{-1})
+            .attr("keepdims", int64_t(1));
+    std::string eps = b.constScalar(
+        float(norm.getEpsilon().convertToDouble()), kFloat);
+    std::string inverse =
+        b.add("Reciprocal", {b.add("Sqrt", {b.add("Add", {meanSquare, eps})})});
+    auto w = floatWeight(norm.getWeight(), kFloat, false);
+    if (!w)
+      return w.takeError();
+    std::string y = b.add("Mul", {*w, b.add("Mul", {x, inverse})});
+    if (norm.getBias()) {
+      auto bias = floatWeight(norm.getBias(), kFloat, false);
+      if (!bias)
+        return bias.takeError();
+      y = b.add("Add", {y, *bias});
+    }
+    names[norm.getResult()] = toAct(y);
+    return Error::success();
+  }
+  if (auto norm = dyn_cast<LayerNormOp>(op)) {
+    std::string x = toFloat(names.lookup(norm.getInput()));
+    auto w = floatWeight(norm.getWeight(), kFloat, false);
+    if (!w)
+      return w.takeError();
+    std::vector<std::string> in = {x, *w};
+    if (norm.getBias()) {
+      auto bias = floatWeight(norm.getBias(), kFloat, false);
+      if (!bias)
+        return bias.takeError();
+      in.push_back(*bias);
+    }
+    std::string y =
+        b.add("LayerNormalization", in)
+            .attr("axis", int64_t(-1))
+            .attr("epsilon", float(norm.getEpsilon().convertToDouble()));
+    names[norm.getResult()] = toAct(y);
+    return Error::success();
+  }
+  if (isa<LinearOp, LmHeadOp, mlir::phiq_ir::LinearOp>(op)) {
+    if (isa<LmHeadOp>(op))
+      b.setScope("/model/lm_head");
+    Value bias = op->getNumOperands() > 2 ? op->getOperand(2) : Value();
+    auto y = linear(op, op->getOperand(0), op->getOperand(1), bias);
+    if (!y)
+      return y.takeError();
+    names[op->getResult(0)] = *y;
+    return Error::success();
+  }
+  if (auto split = dyn_cast<SplitOp>(op)) {
+    SmallVector<int64_t> sizes;
+    for (Value part : split.getResults())
+      sizes.push_back(cast<RankedTensorType>(part.getType()).getShape().back());
+    Node node = b.add("Split",
+                      {names.lookup(split.getInput()), b.constI64(sizes)},
+                      int(sizes.size()))
+                    .attr("axis", int64_t(-1));
+    for (auto [i, part] : llvm::enumerate(split.getResults()))
+      names[part] = node.out(int(i));
+    return Error::success();
+  }
+  if (auto attn = dyn_cast<AttentionOp>(op)) {
+    auto y = attention.lower(attn, layer, names.lookup(attn.getQuery()),
+                             names.lookup(attn.getKey()),
+                             names.lookup(attn.getValue()));
+    if (!y)
+      return y.takeError();
+    names[attn.getResult()] = *y;
+    ++layer;
+    return Error::success();
+  }
+  if (auto glu = dyn_cast<GluOp>(op)) {
+    // [gate | up] -> silu(gate) * up; phi-run: up * (g / (1 + exp(-g))).
+    const int64_t inter = glu.getType().getShape().back();
+    Node parts = b.add("Split", {names.lookup(glu.getInput()),
+                                 b.constI64({inter, inter})},
+                       2)
+                     .attr("axis", int64_t(-1));
+    std::string gate = parts.out(0);
+    std::string silu = b.add("Mul", {gate, b.add("Sigmoid", {gate})});
+    names[glu.getResult()] = b.add("Mul", {parts.out(1), silu});
+    return Error::success();
+  }
+  if (auto addOp = dyn_cast<AddOp>(op)) {
+    names[addOp.getResult()] = b.add(
+        "Add", {names.lookup(addOp.getLhs()), names.lookup(addOp.getRhs())});
+    return Error::success();
+  }
+  if (auto output = dyn_cast<OutputOp>(op)) {
+    b.setScope("/model/output");
+    const int64_t vocab =
+        cast<RankedTensorType>(output.getLogits().getType()).getShape().back();
+    std::string logits = names.lookup(output.getLogits());
+    if (act == kFloat)
+      b.addNamed("Identity", {logits}, {"logits"});
+    else
+      b.addNamed("Cast", {logits}, {"logits"}).attr("to", int64_t(kFloat));
+    b.addOutput("logits", kFloat,
+                {std::string("batch_size"), std::string("sequence_length"),
+                 vocab});
+    return Error::success();
+  }
+  if (isa<MoeRouteOp, MoeExpertsOp>(op))
+    return fail("the ONNX writer does not support mixture-of-experts "
+                "layers (" +
+                op->getName().getStringRef() + ") yet");
+  return fail("the ONNX writer cannot translate " +
+              op->getName().getStringRef());
+}
+
+Error DecoderEmitter::emit() {
+  b.addInput("input_ids", kInt64,
+             {std::string("batch_size"), std::string("sequence_length")});
+  b.addInput("attention_mask", kInt64,
+             {std::string("batch_size"), std::string("total_sequence_length")});
+  b.addInput("position_ids", kInt64,
+             {std::string("batch_size"), std::string("sequence_length")});
+  names[model.getTokenIds()] = "input_ids";
+  for (Operation &op : model.getBody().front())
+    if (Error e = emitOp(&op))
+      return e;
+  return Error::success();
+}
+
+/// Tokenizer files ORT GenAI (onnxruntime-extensions) and transformers
+/// read; those present in the checkpoint are copied.
+constexpr const char *kTokenizerFiles[] = {
+    "tokenizer.json",   "tokenizer_config.json", "special_tokens_map.json",
+    "tokenizer.model",  "added_tokens.json",     "vocab.json",
+    "merges.txt",       "generation_config.json"};
+
+Error copyTokenizer(StringRef from, StringRef to) {
+  llvm::SmallString<256> json(from);
+  llvm::sys::path::append(json, "tokenizer.json");
+  if (!llvm::sys::fs::exists(json))
+    return fail("no tokenizer.json in '" + from +
+                "' (ONNX Runtime GenAI's tokenizer needs it); name the "
+                "tokenizer folder with --onnx-tokenizer");
+  for (const char *file : kTokenizerFiles) {
+    llvm::SmallString<256> src(from), dst(to);
+    llvm::sys::path::append(src, file);
+    llvm::sys::path::append(dst, file);
+    if (!llvm::sys::fs::exists(src))
+      continue;
+    if (std::error_code ec = llvm::sys::fs::copy_file(src, dst))
+      return fail("cannot copy " + src + " to " + dst + ": " + ec.message());
+  }
+  return Error::success();
+}
+
+/// Checks that `outDir` may be replaced by a finished export.
+Error checkReplaceable(StringRef outDir) {
+  llvm::sys::fs::file_status status;
+  if (llvm::sys::fs::status(outDir, status))
+    return Error::success(); // does not exist yet
+  if (!llvm::sys::fs::is_directory(status))
+    return fail("output '" + outDir + "' exists and is not a folder");
+  llvm::SmallString<256> previous(outDir);
+  llvm::sys::path::append(previous, "model.onnx");
+  std::error_code ec;
+  llvm::sys::fs::directory_iterator it(outDir, ec);
+  bool empty = !ec && it == llvm::sys::fs::directory_iterator();
+  if (!empty && !llvm::sys::fs::exists(previous))
+    return fail("output folder '" + outDir +
+                "' is not empty and holds no model.onnx; refusing to "
+                "replace it");
+  return Error::success();
+}
+
+} // namespace
+
+Error phiq::onnx::exportONNX(ModuleOp module, StringRef outDir,
+                             const ExportOptions &options) {
+  // Everything that can be refused is refused before touching the disk.
+  int32_t act;
+  if (options.precision == "fp32")
+    act = kFloat;
+  else if (options.precision == "fp16")
+    act = kFloat16;
+  else if (options.precision == "bf16")
+    return fail("precision bf16 is not supported: ONNX Runtime's CPU "
+                "execution provider has no bf16 kernels for Add, Mul, "
+                "Softmax and the other ops of a decoder; use fp32 or fp16");
+  else
+    return fail("unknown ONNX precision '" + options.precision +
+                "' (expected fp32, fp16 or bf16)");
+  if (options.accuracyLevel < 0 || options.accuracyLevel > 4)
+    return fail("MatMulNBits accuracy_level must be 0..4, got " +
+                std::to_string(options.accuracyLevel));
+  auto models = llvm::to_vector(module.getOps<ModelOp>());
+  if (models.size() != 1)
+    return fail("expected exactly one phi.model to write as ONNX, found " +
+                std::to_string(models.size()));
+  ModelOp model = models.front();
+  ConfigAttr config = model.getConfig();
+  AttentionOp firstAttention;
+  model.walk([&](AttentionOp a) {
+    if (!firstAttention)
+      firstAttention = a;
+  });
+  if (!firstAttention)
+    return fail("the model has no attention layer");
+  std::string tokenizerDir = options.tokenizerDir;
+  if (tokenizerDir.empty())
+    if (auto p = model.getStorePath("model"))
+      tokenizerDir = llvm::sys::fs::is_directory(*p)
+                         ? p->str()
+                         : llvm::sys::path::parent_path(*p).str();
+  if (outDir.empty())
+    return fail("no output folder given (--onnx-out)");
+  if (Error e = checkReplaceable(outDir))
+    return e;
+
+  // Stage the folder next to its destination, so the final rename is on
+  // one file system and nothing partial is ever visible under `outDir`.
+  llvm::SmallString<256> absolute(outDir);
+  llvm::sys::fs::make_absolute(absolute);
+  llvm::sys::path::remove_dots(absolute, /*remove_dot_dot=*/true);
+  llvm::SmallString<256> staging;
+  if (std::error_code ec = llvm::sys::fs::createUniqueDirectory(
+          absolute + ".partial", staging))
+    return fail("cannot create output folder '" + outDir +
+                "': " + ec.message());
+  // createUniqueDirectory makes a private folder; an export is meant to be
+  // read by others like any build output.
+  (void)llvm::sys::fs::setPermissions(
+      staging, llvm::sys::fs::perms(llvm::sys::fs::all_read |
+                                    llvm::sys::fs::all_exe |
+                                    llvm::sys::fs::owner_write));
+  bool done = false;
+  llvm::scope_exit cleanup([&] {
+    if (!done)
+      llvm::sys::fs::remove_directories(staging);
+  });
+  auto inStaging = [&](StringRef file) {
+    llvm::SmallString<256> path(staging);
+    llvm::sys::path::append(path, file);
+    return std::string(path);
+  };
+
+  auto data = ExternalDataWriter::create(inStaging("model.onnx.data"),
+                                         "model.onnx.data");
+  if (!data)
+    return data.takeError();
+  ::onnx::ModelProto proto;
+  proto.set_ir_version(8);
+  proto.set_producer_name("PhiQ");
+  proto.set_producer_version("0.1.0");
+  auto *onnxOpset = proto.add_opset_import();
+  onnxOpset->set_domain("");
+  onnxOpset->set_version(kOnnxOpset);
+  auto *msOpset = proto.add_opset_import();
+  msOpset->set_domain("com.microsoft");
+  msOpset->set_version(kMicrosoftOpset);
+  ::onnx::GraphProto *graph = proto.mutable_graph();
+  graph->set_name(model.getSymName().str());
+  GraphBuilder builder(*graph, **data);
+  DecoderEmitter emitter(model, builder, act, options);
+  if (Error e = emitter.emit())
+    return e;
+  if (Error e = (*data)->close())
+    return e;
+
+  std::string bytes;
+  if (!proto.SerializeToString(&bytes))
+    return fail("the ONNX graph does not fit in one protobuf (2 GB)");
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(inStaging("model.onnx"), ec);
+    if (ec)
+      return fail("cannot write model.onnx: " + ec.message());
+    os << bytes;
+    os.close();
+    if (os.has_error())
+      return fail("cannot write model.onnx: " + os.error().message());
+  }
+
+  GenAIModelInfo info;
+  StringRef architecture = config.getArchitecture().getValue();
+  info.type = architecture.starts_with("Phimoe") ? "phimoe" : "phi3";
+  info.vocabSize = config.getVocabSize();
+  info.hiddenSize = config.getHiddenSize();
+  info.numLayers = config.getNumLayers();
+  info.numHeads = firstAttention.getNumHeads();
+  info.numKvHeads = firstAttention.getNumKvHeads();
+  info.headSize = firstAttention.getHeadDim();
+  info.contextLength = config.getMaxPositions();
+  info.bosTokenId = config.getBosTokenId();
+  info.padTokenId = config.getPadTokenId();
+  ArrayRef<int64_t> eos = config.getEosTokenIds().asArrayRef();
+  info.eosTokenIds.assign(eos.begin(), eos.end());
+  if (Error e = writeGenAIConfig(inStaging("genai_config.json"), info))
+    return e;
+  if (Error e = copyTokenizer(tokenizerDir, staging))
+    return e;
+
+  // Swap the finished folder in; an earlier export moves aside first and
+  // is removed once the new one is in place.
+  llvm::SmallString<256> old;
+  if (llvm::sys::fs::exists(absolute)) {
+    if (std::error_code ec = llvm::sys::fs::createUniqueDirectory(
+            absolute + ".old", old))
+      return fail("cannot replace '" + outDir + "': " + ec.message());
+    llvm::sys::fs::remove(old);
+    if (std::error_code ec = llvm::sys::fs::rename(absolute, old))
+      return fail("cannot replace '" + outDir + "': " + ec.message());
+  }
+  if (std::error_code ec = llvm::sys::fs::rename(staging, absolute)) {
+    if (!old.empty())
+      (void)llvm::sys::fs::rename(old, absolute);
+    return fail("cannot create output folder '" + outDir +
+                "': " + ec.message());
+  }
+  done = true;
+  if (!old.empty())
+    llvm::sys::fs::remove_directories(old);
+  return Error::success();
+}

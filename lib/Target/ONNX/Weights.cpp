@@ -1,0 +1,163 @@
+//===- Weights.cpp - Reading phi/phiq weights for the ONNX writer -*- C++ -*-=//
+//
+// GGUF's Q4_0 block is {fp16 d; u8 qs[16]} with element j in the low nibble
+// of qs[j] and element j+16 in its high nibble, w = d * (q - 8). Q8_0 is
+// {fp16 d; i8 qs[32]}, w = d * q. MatMulNBits (bits 4 or 8, block 32, no
+// zero_points input) computes w = scale * (q - 2^(bits-1)) with the codes of
+// a block packed in element order, low nibble first (confirmed against ONNX
+// Runtime, shared/validators/README.md). So Q4_0 maps by reordering nibbles
+// and Q8_0 by adding 128 to each code: the weights are bit-identical.
+//
+//===----------------------------------------------------------------------===//
+#include "Weights.h"
+
+#include "dialects/Phi/PhiOps.h"
+#include "dialects/Phi/PhiParams.h"
+#include "dialects/PhiQ/PhiQOps.h"
+#include "phiq/Quant/Fp16.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+
+#include <cstring>
+
+using namespace mlir;
+using namespace phiq::onnx;
+namespace quant = ::phiq::quant;
+using PackedWeightOp = mlir::phiq_ir::PackedWeightOp;
+
+Operation *phiq::onnx::weightDataOp(Value weight) {
+  if (auto dq = weight.getDefiningOp<mlir::phiq_ir::DequantizeOp>())
+    return dq.getInput().getDefiningOp();
+  return weight.getDefiningOp();
+}
+
+std::string phiq::onnx::weightName(Operation *op) {
+  if (auto w = dyn_cast<phi::WeightOp>(op))
+    if (auto p = dyn_cast<phi::ParamAttr>(w.getValue()))
+      return p.getKey().str();
+  if (auto p = dyn_cast<PackedWeightOp>(op))
+    return p.getBytes().getKey().str();
+  return "inline weight";
+}
+
+ArrayRef<int64_t> phiq::onnx::weightShape(Operation *op) {
+  if (auto packed = dyn_cast<PackedWeightOp>(op))
+    return packed.getType().getShape();
+  return cast<phi::WeightOp>(op).getType().getShape();
+}
+
+std::optional<quant::BlockFormat> phiq::onnx::packedFormat(Operation *op) {
+  if (auto packed = dyn_cast<PackedWeightOp>(op))
+    return packed.getType().getScheme().getBlockFormat();
+  return std::nullopt;
+}
+
+static llvm::Expected<ArrayRef<uint8_t>> packedBytes(PackedWeightOp packed) {
+  auto tensor = phi::resolveParam(packed.getBytes(), packed);
+  if (!tensor)
+    return tensor.takeError();
+  return (*tensor)->data;
+}
+
+llvm::Expected<std::vector<float>>
+phiq::onnx::readWeightAsFloats(Operation *op) {
+  ArrayRef<int64_t> shape = weightShape(op);
+  int64_t count = 1;
+  for (int64_t d : shape)
+    count *= d;
+  std::vector<float> floats(static_cast<size_t>(count));
+  if (auto packed = dyn_cast<PackedWeightOp>(op)) {
+    auto bytes = packedBytes(packed);
+    if (!bytes)
+      return bytes.takeError();
+    int64_t cols = shape.back();
+    quant::BlockFormat format = *packedFormat(op);
+    auto rowBytes = quant::rowBytes(format, cols);
+    if (!rowBytes)
+      return rowBytes.takeError();
+    if (int64_t(bytes->size()) != count / cols * *rowBytes)
+      return llvm::createStringError("packed weight '" + weightName(op) +
+                                     "' has the wrong number of bytes");
+    quant::dequantize(format, *bytes, count / cols, cols, floats);
+    return floats;
+  }
+  auto weight = cast<phi::WeightOp>(op);
+  if (isa<phi::ParamAttr>(weight.getValue())) {
+    auto tensor = phi::resolveParam(weight);
+    if (!tensor)
+      return tensor.takeError();
+    ::phiq::params::convertToF32((*tensor)->dtype, (*tensor)->data.data(),
+                                 floats.data(), count);
+    return floats;
+  }
+  auto dense = dyn_cast<DenseElementsAttr>(weight.getValue());
+  if (!dense)
+    return llvm::createStringError("weight '" + weightName(op) +
+                                   "' is neither a #phi.param nor dense<>");
+  size_t i = 0;
+  for (APFloat v : dense.getValues<APFloat>()) {
+    bool lost;
+    v.convert(APFloat::IEEEsingle(), APFloat::rmNearestTiesToEven, &lost);
+    floats[i++] = v.convertToFloat();
+  }
+  return floats;
+}
+
+std::vector<float> phiq::onnx::transposeMatrix(ArrayRef<float> values,
+                                               int64_t rows, int64_t cols) {
+  std::vector<float> out(values.size());
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      out[size_t(c * rows + r)] = values[size_t(r * cols + c)];
+  return out;
+}
+
+bool phiq::onnx::mapsOntoMatMulNBits(quant::BlockFormat format) {
+  return format == quant::BlockFormat::Q4_0 ||
+         format == quant::BlockFormat::Q8_0;
+}
+
+llvm::Expected<NBitsWeight> phiq::onnx::repackForMatMulNBits(Operation *op) {
+  auto packed = cast<PackedWeightOp>(op);
+  quant::BlockFormat format = *packedFormat(op);
+  if (!mapsOntoMatMulNBits(format))
+    return llvm::createStringError("not a MatMulNBits format");
+  auto bytes = packedBytes(packed);
+  if (!bytes)
+    return bytes.takeError();
+  ArrayRef<int64_t> shape = weightShape(op);
+  NBitsWeight out;
+  out.bits = format == quant::BlockFormat::Q4_0 ? 4 : 8;
+  out.n = shape.front();
+  out.k = shape.back();
+  const int64_t blocksPerRow = out.k / 32;
+  const int64_t blockBytes = quant::formatInfo(format).blockBytes;
+  const int64_t codeBytes = 32 * out.bits / 8;
+  if (out.k % 32 != 0 ||
+      int64_t(bytes->size()) != out.n * blocksPerRow * blockBytes)
+    return llvm::createStringError("packed weight '" + weightName(op) +
+                                   "' has the wrong number of bytes");
+  out.codes.resize(size_t(out.n * blocksPerRow * codeBytes));
+  out.scales.resize(size_t(out.n * blocksPerRow));
+  for (int64_t b = 0; b < out.n * blocksPerRow; ++b) {
+    const uint8_t *block = bytes->data() + b * blockBytes;
+    uint16_t d;
+    std::memcpy(&d, block, 2);
+    out.scales[size_t(b)] = quant::fp16BitsToFp32(d);
+    const uint8_t *qs = block + 2;
+    uint8_t *dst = out.codes.data() + b * codeBytes;
+    if (out.bits == 4) {
+      uint8_t codes[32];
+      for (int j = 0; j < 16; ++j) {
+        codes[j] = qs[j] & 0x0f;
+        codes[j + 16] = qs[j] >> 4;
+      }
+      for (int i = 0; i < 16; ++i)
+        dst[i] = uint8_t(codes[2 * i] | (codes[2 * i + 1] << 4));
+    } else {
+      for (int j = 0; j < 32; ++j)
+        dst[j] = uint8_t(int(int8_t(qs[j])) + 128);
+    }
+  }
+  return out;
+}
