@@ -10,6 +10,8 @@
 #include "dialects/PhiQ/PhiQDialect.h"
 #include "passes/Passes.h"
 #include "phiq/Target/GGUF/ExportGGUF.h"
+#include "phiq/Target/GGUF/GGUFStore.h"
+#include "phiq/Target/GGUF/ImportGGUF.h"
 #include "phiq/Target/HF/Import.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -20,7 +22,10 @@ void phiq::registerAllDialects(mlir::DialectRegistry &registry) {
   // func hosts ops outside a phi.model (tests, and later lowering).
   registry.insert<mlir::phi::PhiDialect, mlir::phiq_ir::PhiQDialect,
                   mlir::func::FuncDialect>();
+  registerAllParamStores();
 }
+
+void phiq::registerAllParamStores() { phiq::gguf::registerGGUFStore(); }
 
 void phiq::registerAllPasses() {
   mlir::registerCanonicalizerPass();
@@ -33,6 +38,8 @@ void phiq::registerAllTranslations() {
   static bool once = [] {
     phiq::hf::registerImportHFTranslation();
     phiq::gguf::registerPhiToGGUFTranslation();
+    phiq::gguf::registerImportGGUFTranslation();
+    registerAllParamStores();
     return true;
   }();
   (void)once;
