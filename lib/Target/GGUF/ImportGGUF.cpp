@@ -284,9 +284,10 @@ FailureOr<Value> ModelBuilder::attention(StringRef prefix, Value h,
   Value q, k, v;
   if (!config.isMoE()) {
     // Phi-3's fused projection: rows are [q | k | v].
-    auto qkv = projection(
-        p + "attn_qkv", h, qDim + 2 * kvDim, H, false,
-        key("attention.head_count") + " and head_count_kv x embedding_length");
+    auto qkv = projection(p + "attn_qkv", h, qDim + 2 * kvDim, H, false,
+                          "(" + key("attention.head_count") + " + 2 * " +
+                              key("attention.head_count_kv") +
+                              ") * head_dim x " + key("embedding_length"));
     if (failed(qkv))
       return failure();
     auto split = SplitOp::create(
@@ -297,11 +298,11 @@ FailureOr<Value> ModelBuilder::attention(StringRef prefix, Value h,
     k = split.getResult(1);
     v = split.getResult(2);
   } else {
-    std::string kvWhy =
-        key("attention.head_count_kv") + " * head_dim x embedding_length";
+    std::string kvWhy = key("attention.head_count_kv") + " * head_dim x " +
+                        key("embedding_length");
     auto qp = projection(p + "attn_q", h, qDim, H, attentionBias,
-                         key("attention.head_count") +
-                             " * head_dim x embedding_length");
+                         key("attention.head_count") + " * head_dim x " +
+                             key("embedding_length"));
     auto kp = projection(p + "attn_k", h, kvDim, H, attentionBias, kvWhy);
     auto vp = projection(p + "attn_v", h, kvDim, H, attentionBias, kvWhy);
     if (failed(qp) || failed(kp) || failed(vp))
@@ -320,8 +321,8 @@ FailureOr<Value> ModelBuilder::attention(StringRef prefix, Value h,
       window, FloatAttr());
   return projection(p + "attn_output", attn, H, qDim,
                     config.isMoE() && attentionBias,
-                    "embedding_length x " + key("attention.head_count") +
-                        " * head_dim");
+                    key("embedding_length") + " x " +
+                        key("attention.head_count") + " * head_dim");
 }
 
 FailureOr<Value> ModelBuilder::mlp(StringRef prefix, Value h) {
@@ -330,18 +331,20 @@ FailureOr<Value> ModelBuilder::mlp(StringRef prefix, Value h) {
   if (!config.isMoE()) {
     // Phi-3's ffn_up is the fused [gate | up] projection.
     auto gateUp = projection(p + "ffn_up", h, 2 * I, H, false,
-                             "2 * " + key("feed_forward_length") +
-                                 " x embedding_length");
+                             "2 * " + key("feed_forward_length") + " x " +
+                                 key("embedding_length"));
     if (failed(gateUp))
       return failure();
     Value g = GluOp::create(b, loc(p + "ffn_act"), activations(I), *gateUp,
                             Activation::Silu);
     return projection(p + "ffn_down", g, H, I, false,
-                      "embedding_length x " + key("feed_forward_length"));
+                      key("embedding_length") + " x " +
+                          key("feed_forward_length"));
   }
   const int64_t E = config.numExperts;
   auto logits = projection(p + "ffn_gate_inp", h, E, H, false,
-                           key("expert_count") + " x embedding_length");
+                           key("expert_count") + " x " +
+                               key("embedding_length"));
   if (failed(logits))
     return failure();
   auto indexType = RankedTensorType::get(
@@ -352,13 +355,13 @@ FailureOr<Value> ModelBuilder::mlp(StringRef prefix, Value h) {
       b.getI64IntegerAttr(config.topK),
       RoutingAttr::get(b.getContext(), Routing::SparseMixer),
       b.getF64FloatAttr(kPhiMoEJitterEps), /*normalize=*/UnitAttr());
-  std::string why =
-      key("expert_count") + " x feed_forward_length x embedding_length";
+  std::string why = key("expert_count") + " x " + key("feed_forward_length") +
+                    " x " + key("embedding_length");
   auto gate = weight(p + "ffn_gate_exps.weight", {E, I, H}, why);
   auto up = weight(p + "ffn_up_exps.weight", {E, I, H}, why);
   auto down = weight(p + "ffn_down_exps.weight", {E, H, I},
-                     key("expert_count") +
-                         " x embedding_length x feed_forward_length");
+                     key("expert_count") + " x " + key("embedding_length") +
+                         " x " + key("feed_forward_length"));
   if (failed(gate) || failed(up) || failed(down))
     return failure();
   return MoeExpertsOp::create(b, loc(p + "ffn_moe"), activations(H), h,
@@ -375,7 +378,7 @@ FailureOr<Value> ModelBuilder::build(Value ids) {
     return failure();
   attentionBias = config.isMoE() && hasTensor("blk.0.attn_q.bias");
   std::string vocabWhy =
-      "the token count of tokenizer.ggml.tokens x " + key("embedding_length");
+      "the tokens of tokenizer.ggml.tokens x " + key("embedding_length");
   auto embedTable = weight("token_embd.weight", {V, H}, vocabWhy);
   if (failed(embedTable))
     return failure();
@@ -411,7 +414,7 @@ FailureOr<Value> ModelBuilder::build(Value ids) {
   }
   if (config.isMoE() && hasTensor("output.bias")) {
     auto bias = weight("output.bias", {V},
-                       "the token count of tokenizer.ggml.tokens");
+                       "the tokens of tokenizer.ggml.tokens");
     if (failed(bias))
       return failure();
     headBias = *bias;
@@ -421,8 +424,14 @@ FailureOr<Value> ModelBuilder::build(Value ids) {
       .getResult();
 }
 
-std::string symbolFromFile(StringRef path) {
+/// general.name (what --phi-to-gguf writes back), else the file's stem, as
+/// a symbol.
+std::string symbolFor(const GGUFFile &file, StringRef path) {
   std::string name = llvm::sys::path::stem(path).str();
+  if (const GGUFValue *value = file.lookup("general.name"))
+    if (const std::string *text = value->getIf<std::string>();
+        text && !text->empty())
+      name = *text;
   for (char &c : name)
     if (!llvm::isAlnum(c) && c != '_')
       c = '_';
@@ -484,7 +493,7 @@ phiq::gguf::importGGUF(StringRef path, MLIRContext *context,
   auto stores = b.getDictionaryAttr(
       b.getNamedAttr(options.storeName, b.getStringAttr(realPath)));
   std::string name =
-      options.modelName.empty() ? symbolFromFile(path) : options.modelName;
+      options.modelName.empty() ? symbolFor(**file, path) : options.modelName;
   auto model = ModelOp::create(b, loc, b.getStringAttr(name), cfg, stores);
   // What general.file_type says, so --phi-to-gguf writes it back.
   if (config->fileType)

@@ -22,7 +22,8 @@ namespace phiq::gguf {
 struct ImportOptions {
   /// Name of the parameter store the weights are referenced through.
   std::string storeName = "gguf";
-  /// Symbol name of the phi.model; derived from the file name if empty.
+  /// Symbol name of the phi.model; general.name (or the file name) if
+  /// empty.
   std::string modelName;
 };
 
