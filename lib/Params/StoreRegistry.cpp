@@ -1,4 +1,4 @@
-//===- StoreRegistry.cpp - Opening a parameter store by its format -*- C++ -*-===//
+//===- StoreRegistry.cpp - Opening a parameter store by format -*- C++ -*-===//
 //
 // The table of registered store formats. A file is matched by its magic
 // first (a GGUF file renamed to .bin still opens), then by its extension
@@ -64,8 +64,8 @@ void phiq::params::registerStoreFormat(StringRef name, StringRef magic,
   std::lock_guard<std::mutex> lock(registryMutex());
   std::vector<StoreFormat> &formats = registry();
   StoreFormat format{name.str(), magic.str(), extension.str(), open};
-  auto it = llvm::find_if(
-      formats, [&](const StoreFormat &f) { return f.name == name; });
+  auto it = llvm::find_if(formats,
+                          [&](const StoreFormat &f) { return f.name == name; });
   if (it != formats.end())
     *it = std::move(format);
   else

@@ -1,4 +1,4 @@
-//===- StoreRegistry.h - Opening a parameter store by its format -*- C++ -*-===//
+//===- StoreRegistry.h - Opening a parameter store by format -*- C++ -*-===//
 //
 // A `phi.model` lists its stores by path, and any tool that parses the IR
 // reopens them. Safetensors is built in; other formats (GGUF) live in

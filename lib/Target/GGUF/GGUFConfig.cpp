@@ -1,4 +1,4 @@
-//===- GGUFConfig.cpp - Hyper-parameters of a phi3 / phimoe GGUF -*- C++ -*-===//
+//===- GGUFConfig.cpp - Hyper-parameters of phi3 / phimoe GGUFs -*- C++ -*-===//
 //
 // Reads the keys llama.cpp's loader reads for `phi3` and `phimoe` (and the
 // tokenizer's special ids), with llama.cpp's defaults where a key is
@@ -11,7 +11,6 @@
 
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringSet.h"
-#include "llvm/ADT/StringSwitch.h"
 
 #include <charconv>
 #include <cmath>
@@ -46,8 +45,8 @@ public:
     if (!value)
       return value.takeError();
     if (*value <= 0)
-      return error(key, what + " must be positive, got " +
-                            std::to_string(*value));
+      return error(key,
+                   what + " must be positive, got " + std::to_string(*value));
     return *value;
   }
 
@@ -88,19 +87,16 @@ private:
 
 /// PhiQ's name of llama.cpp's `general.file_type` (enum llama_ftype).
 std::optional<std::string> fileTypeName(int64_t id) {
-  const char *name = llvm::StringSwitch<const char *>(std::to_string(id))
-                         .Case("0", "F32").Case("1", "F16").Case("2", "Q4_0")
-                         .Case("3", "Q4_1").Case("7", "Q8_0").Case("8", "Q5_0")
-                         .Case("9", "Q5_1").Case("10", "Q2_K")
-                         .Case("11", "Q3_K_S").Case("12", "Q3_K_M")
-                         .Case("13", "Q3_K_L").Case("14", "Q4_K_S")
-                         .Case("15", "Q4_K_M").Case("16", "Q5_K_S")
-                         .Case("17", "Q5_K_M").Case("18", "Q6_K")
-                         .Case("25", "IQ4_NL").Case("32", "BF16")
-                         .Default(nullptr);
-  if (!name)
-    return std::nullopt;
-  return std::string(name);
+  static constexpr std::pair<int64_t, const char *> kNames[] = {
+      {0, "F32"},     {1, "F16"},     {2, "Q4_0"},    {3, "Q4_1"},
+      {7, "Q8_0"},    {8, "Q5_0"},    {9, "Q5_1"},    {10, "Q2_K"},
+      {11, "Q3_K_S"}, {12, "Q3_K_M"}, {13, "Q3_K_L"}, {14, "Q4_K_S"},
+      {15, "Q4_K_M"}, {16, "Q5_K_S"}, {17, "Q5_K_M"}, {18, "Q6_K"},
+      {25, "IQ4_NL"}, {32, "BF16"}};
+  for (auto [value, name] : kNames)
+    if (value == id)
+      return std::string(name);
+  return std::nullopt;
 }
 
 /// Judges every key nobody read: the inert groups pass, the rest fail.
@@ -237,8 +233,7 @@ phiq::gguf::parseGGUFModelConfig(const GGUFFile &file) {
   config.arch = *arch;
 
   auto positive = [&](StringRef key, int64_t &out) -> Error {
-    Expected<int64_t> value =
-        reader.positive(reader.archKey(key), key);
+    Expected<int64_t> value = reader.positive(reader.archKey(key), key);
     if (!value)
       return value.takeError();
     out = *value;
@@ -263,15 +258,13 @@ phiq::gguf::parseGGUFModelConfig(const GGUFFile &file) {
   config.numKvHeads = kv->value_or(config.numHeads);
   if (config.numKvHeads <= 0 || config.numHeads % config.numKvHeads != 0)
     return reader.error(kvKey, "must divide attention.head_count (" +
-                                   std::to_string(config.numHeads) +
-                                   "), got " +
+                                   std::to_string(config.numHeads) + "), got " +
                                    std::to_string(config.numKvHeads));
   std::string headKey = reader.archKey("attention.head_count");
   if (config.hiddenSize % config.numHeads != 0)
-    return reader.error(headKey,
-                        std::to_string(config.numHeads) +
-                            " heads do not divide embedding_length " +
-                            std::to_string(config.hiddenSize));
+    return reader.error(headKey, std::to_string(config.numHeads) +
+                                     " heads do not divide embedding_length " +
+                                     std::to_string(config.hiddenSize));
   config.headDim = config.hiddenSize / config.numHeads;
   for (StringRef key : {"attention.key_length", "attention.value_length"}) {
     std::string full = reader.archKey(key);
@@ -310,8 +303,7 @@ phiq::gguf::parseGGUFModelConfig(const GGUFFile &file) {
   if (config.rotaryDim <= 0 || config.rotaryDim > config.headDim ||
       config.rotaryDim % 2 != 0)
     return reader.error(rotKey, "must be even and in (0, head_dim = " +
-                                    std::to_string(config.headDim) +
-                                    "], got " +
+                                    std::to_string(config.headDim) + "], got " +
                                     std::to_string(config.rotaryDim));
   std::string thetaKey = reader.archKey("rope.freq_base");
   auto theta = reader.optionalNumber(thetaKey);

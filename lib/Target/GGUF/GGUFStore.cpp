@@ -19,15 +19,24 @@ using llvm::StringRef;
 
 std::optional<params::DType> phiq::gguf::getElementDType(GGMLType type) {
   switch (type) {
-  case GGMLType::F32: return params::DType::F32;
-  case GGMLType::F16: return params::DType::F16;
-  case GGMLType::BF16: return params::DType::BF16;
-  case GGMLType::F64: return params::DType::F64;
-  case GGMLType::I8: return params::DType::I8;
-  case GGMLType::I16: return params::DType::I16;
-  case GGMLType::I32: return params::DType::I32;
-  case GGMLType::I64: return params::DType::I64;
-  default: return std::nullopt;
+  case GGMLType::F32:
+    return params::DType::F32;
+  case GGMLType::F16:
+    return params::DType::F16;
+  case GGMLType::BF16:
+    return params::DType::BF16;
+  case GGMLType::F64:
+    return params::DType::F64;
+  case GGMLType::I8:
+    return params::DType::I8;
+  case GGMLType::I16:
+    return params::DType::I16;
+  case GGMLType::I32:
+    return params::DType::I32;
+  case GGMLType::I64:
+    return params::DType::I64;
+  default:
+    return std::nullopt;
   }
 }
 
@@ -65,10 +74,10 @@ public:
       ref.fileOffset = this->file->getDataOffset() + tensor.getOffset();
       tensors.push_back(std::move(ref));
     }
-    llvm::sort(tensors, [](const params::TensorRef &a,
-                           const params::TensorRef &b) {
-      return a.name < b.name;
-    });
+    llvm::sort(tensors,
+               [](const params::TensorRef &a, const params::TensorRef &b) {
+                 return a.name < b.name;
+               });
     for (auto [index, tensor] : llvm::enumerate(tensors))
       byName[tensor.name] = index;
   }
@@ -88,9 +97,7 @@ public:
 
   StringRef path() const override { return file->getPath(); }
 
-  llvm::ArrayRef<params::ParamFile> files() const override {
-    return fileInfos;
-  }
+  llvm::ArrayRef<params::ParamFile> files() const override { return fileInfos; }
 
 private:
   std::unique_ptr<GGUFFile> file;

@@ -47,9 +47,9 @@ constexpr double kPhiMoEJitterEps = 0.01;
 
 template <typename T> std::string listString(ArrayRef<T> values) {
   return "[" +
-         llvm::join(llvm::map_range(
-                        values, [](T d) { return std::to_string(d); }),
-                    ", ") +
+         llvm::join(
+             llvm::map_range(values, [](T d) { return std::to_string(d); }),
+             ", ") +
          "]";
 }
 
@@ -98,10 +98,17 @@ public:
     GGMLType type = tensor->getType();
     Type element;
     switch (type) {
-    case GGMLType::F32: element = b.getF32Type(); break;
-    case GGMLType::F16: element = b.getF16Type(); break;
-    case GGMLType::BF16: element = b.getBF16Type(); break;
-    default: break;
+    case GGMLType::F32:
+      element = b.getF32Type();
+      break;
+    case GGMLType::F16:
+      element = b.getF16Type();
+      break;
+    case GGMLType::BF16:
+      element = b.getBF16Type();
+      break;
+    default:
+      break;
     }
     if (element) {
       auto tensorType = RankedTensorType::get(shape, element);
@@ -113,12 +120,12 @@ public:
     if (!format)
       return fail(file.getPath() + ": tensor '" + name + "' has type " +
                   getGGMLTypeName(type) +
-                  ", which PhiQ cannot decode (supported: " +
-                  supportedTypes() + ")");
+                  ", which PhiQ cannot decode (supported: " + supportedTypes() +
+                  ")");
     auto blocks = BlocksType::get(b.getContext(), shape,
                                   SchemeAttr::get(b.getContext(), *format));
-    auto bytesType = RankedTensorType::get(
-        {int64_t(tensor->getByteSize())}, b.getIntegerType(8, false));
+    auto bytesType = RankedTensorType::get({int64_t(tensor->getByteSize())},
+                                           b.getIntegerType(8, false));
     auto param = ParamAttr::get(b.getStringAttr(storeName),
                                 b.getStringAttr(name), bytesType);
     auto packed = PackedWeightOp::create(b, loc(name), blocks, param);
@@ -155,14 +162,15 @@ public:
   }
 
   Location loc(StringRef name) {
-    return NameLoc::get(b.getStringAttr(name.drop_back(
-        name.ends_with(".weight") ? 7 : name.ends_with(".bias") ? 5 : 0)));
+    return NameLoc::get(
+        b.getStringAttr(name.drop_back(name.ends_with(".weight") ? 7
+                                       : name.ends_with(".bias") ? 5
+                                                                 : 0)));
   }
 
   RankedTensorType activations(int64_t features) {
     return RankedTensorType::get(
-        {ShapedType::kDynamic, ShapedType::kDynamic, features},
-        b.getF32Type());
+        {ShapedType::kDynamic, ShapedType::kDynamic, features}, b.getF32Type());
   }
 
   /// Records the first problem found (later ones are usually its echo).
@@ -177,13 +185,12 @@ public:
     for (const GGUFTensor &tensor : file.getTensors()) {
       if (used.contains(tensor.getName()))
         continue;
-      return fail(file.getPath() + ": unexpected tensor '" +
-                  tensor.getName() + "': the keys (" + config.arch +
-                  ".block_count " + std::to_string(config.numLayers) +
-                  (config.isMoE()
-                       ? ", " + config.arch + ".expert_count " +
-                             std::to_string(config.numExperts)
-                       : std::string()) +
+      return fail(file.getPath() + ": unexpected tensor '" + tensor.getName() +
+                  "': the keys (" + config.arch + ".block_count " +
+                  std::to_string(config.numLayers) +
+                  (config.isMoE() ? ", " + config.arch + ".expert_count " +
+                                        std::to_string(config.numExperts)
+                                  : std::string()) +
                   ") do not account for it");
     }
     return success();
@@ -192,8 +199,8 @@ public:
   FailureOr<RopeAttr> rope();
   FailureOr<Value> build(Value ids);
   FailureOr<Value> norm(StringRef prefix, Value x);
-  FailureOr<Value> projection(StringRef name, Value x, int64_t out,
-                              int64_t in, bool hasBias, StringRef why);
+  FailureOr<Value> projection(StringRef name, Value x, int64_t out, int64_t in,
+                              bool hasBias, StringRef why);
   FailureOr<Value> attention(StringRef prefix, Value h, RopeAttr rope);
   FailureOr<Value> mlp(StringRef prefix, Value h);
 
@@ -259,9 +266,9 @@ FailureOr<Value> ModelBuilder::norm(StringRef prefix, Value x) {
       .getResult();
 }
 
-FailureOr<Value> ModelBuilder::projection(StringRef name, Value x,
-                                          int64_t out, int64_t in,
-                                          bool hasBias, StringRef why) {
+FailureOr<Value> ModelBuilder::projection(StringRef name, Value x, int64_t out,
+                                          int64_t in, bool hasBias,
+                                          StringRef why) {
   auto w = weight((name + ".weight").str(), {out, in}, why);
   if (failed(w))
     return failure();
@@ -314,11 +321,11 @@ FailureOr<Value> ModelBuilder::attention(StringRef prefix, Value h,
   IntegerAttr window = config.slidingWindow
                            ? b.getI64IntegerAttr(*config.slidingWindow)
                            : IntegerAttr();
-  Value attn = AttentionOp::create(
-      b, loc(p + "attn"), activations(qDim), q, k, v,
-      b.getI64IntegerAttr(config.numHeads),
-      b.getI64IntegerAttr(config.numKvHeads), b.getI64IntegerAttr(D), rope,
-      window, FloatAttr());
+  Value attn =
+      AttentionOp::create(b, loc(p + "attn"), activations(qDim), q, k, v,
+                          b.getI64IntegerAttr(config.numHeads),
+                          b.getI64IntegerAttr(config.numKvHeads),
+                          b.getI64IntegerAttr(D), rope, window, FloatAttr());
   return projection(p + "attn_output", attn, H, qDim,
                     config.isMoE() && attentionBias,
                     key("embedding_length") + " x " +
@@ -342,9 +349,9 @@ FailureOr<Value> ModelBuilder::mlp(StringRef prefix, Value h) {
                           key("feed_forward_length"));
   }
   const int64_t E = config.numExperts;
-  auto logits = projection(p + "ffn_gate_inp", h, E, H, false,
-                           key("expert_count") + " x " +
-                               key("embedding_length"));
+  auto logits =
+      projection(p + "ffn_gate_inp", h, E, H, false,
+                 key("expert_count") + " x " + key("embedding_length"));
   if (failed(logits))
     return failure();
   auto indexType = RankedTensorType::get(
@@ -413,8 +420,8 @@ FailureOr<Value> ModelBuilder::build(Value ids) {
     headW = *w;
   }
   if (config.isMoE() && hasTensor("output.bias")) {
-    auto bias = weight("output.bias", {V},
-                       "the tokens of tokenizer.ggml.tokens");
+    auto bias =
+        weight("output.bias", {V}, "the tokens of tokenizer.ggml.tokens");
     if (failed(bias))
       return failure();
     headBias = *bias;

@@ -47,8 +47,7 @@ std::string writeSample(const TempDir &dir, llvm::StringRef name) {
   // [rows = 3, cols = 2] in PyTorch order.
   llvm::cantFail(
       writer.addTensor("w.f32", GGMLType::F32, {2, 3}, 24, pattern(1)));
-  llvm::cantFail(
-      writer.addTensor("v.f16", GGMLType::F16, {5}, 10, pattern(2)));
+  llvm::cantFail(writer.addTensor("v.f16", GGMLType::F16, {5}, 10, pattern(2)));
   llvm::cantFail(
       writer.addTensor("m.bf16", GGMLType::BF16, {4, 2}, 16, pattern(3)));
   // Two rows of one Q8_0 block (34 bytes) each.

@@ -26,9 +26,8 @@ std::optional<params::DType> getElementDType(GGMLType type);
 
 /// The shape a GGUF store gives a tensor of `type` and ggml `dims`:
 /// reversed dims for element types, [byteSize] for block formats.
-llvm::SmallVector<int64_t, 4> getStoreShape(GGMLType type,
-                                            llvm::ArrayRef<uint64_t> dims,
-                                            uint64_t byteSize);
+llvm::SmallVector<int64_t, 4>
+getStoreShape(GGMLType type, llvm::ArrayRef<uint64_t> dims, uint64_t byteSize);
 
 /// Maps and validates the GGUF file at `path` as a store.
 llvm::Expected<std::unique_ptr<params::ParamStore>>
