@@ -10,6 +10,8 @@
 #include "dialects/PhiQ/PhiQDialect.h"
 #include "passes/Passes.h"
 #include "phiq/Target/GGUF/ExportGGUF.h"
+#include "phiq/Target/GGUF/GGUFStore.h"
+#include "phiq/Target/GGUF/ImportGGUF.h"
 #include "phiq/Target/HF/Import.h"
 #include "phiq/Target/ONNX/ExportONNX.h"
 
@@ -21,7 +23,10 @@ void phiq::registerAllDialects(mlir::DialectRegistry &registry) {
   // func hosts ops outside a phi.model (tests, and later lowering).
   registry.insert<mlir::phi::PhiDialect, mlir::phiq_ir::PhiQDialect,
                   mlir::func::FuncDialect>();
+  registerAllParamStores();
 }
+
+void phiq::registerAllParamStores() { phiq::gguf::registerGGUFStore(); }
 
 void phiq::registerAllPasses() {
   mlir::registerCanonicalizerPass();
@@ -35,6 +40,8 @@ void phiq::registerAllTranslations() {
     phiq::hf::registerImportHFTranslation();
     phiq::gguf::registerPhiToGGUFTranslation();
     phiq::onnx::registerPhiToONNXTranslation();
+    phiq::gguf::registerImportGGUFTranslation();
+    registerAllParamStores();
     return true;
   }();
   (void)once;

@@ -6,6 +6,8 @@
 //===----------------------------------------------------------------------===//
 #include "dialects/Phi/PhiParams.h"
 
+#include "phiq/Params/StoreRegistry.h"
+
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FileSystem.h"
@@ -28,7 +30,7 @@ mlir::phi::getOrOpenStore(StringRef path) {
   auto it = stores.find(canonical);
   if (it != stores.end())
     return it->second.get();
-  auto store = params::openSafetensors(canonical);
+  auto store = params::openParamStore(canonical);
   if (!store)
     return store.takeError();
   const params::ParamStore *result = store->get();

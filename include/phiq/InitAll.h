@@ -13,14 +13,20 @@ class DialectRegistry;
 
 namespace phiq {
 
-/// Adds the phi dialect (and the upstream dialects our IR uses).
+/// Adds the phi dialect (and the upstream dialects our IR uses), and the
+/// parameter store formats its #phi.param references may name.
 void registerAllDialects(mlir::DialectRegistry &registry);
 
 /// Registers PhiQ's passes and pipelines with the global pass registry.
 void registerAllPasses();
 
-/// Registers the importers and emitters with mlir-translate's registry.
+/// Registers the importers and emitters with mlir-translate's registry
+/// (and the parameter store formats they read).
 void registerAllTranslations();
+
+/// Registers the parameter store formats beyond safetensors (GGUF), so that
+/// a #phi.param naming a store of another format resolves.
+void registerAllParamStores();
 
 } // namespace phiq
 

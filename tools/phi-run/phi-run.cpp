@@ -3,13 +3,15 @@
 // The command-line face of the reference executor:
 //   phi-run eval MODEL --tokens FILE.i32 [--seq-len T] [--logits-out F]
 //   phi-run generate MODEL --prompt TEXT [--chat] [--max-new-tokens N] ...
-// MODEL is a Hugging Face folder (imported on the fly) or a .mlir file
-// holding one phi.model. All errors are printed here, with a non-zero exit.
+// MODEL is a Hugging Face folder or a GGUF file (imported on the fly) or a
+// .mlir file holding one phi.model. All errors are printed here, with a
+// non-zero exit.
 //
 //===----------------------------------------------------------------------===//
 #include "phiq/InitAll.h"
 #include "phiq/Runtime/Generate.h"
 #include "phiq/Runtime/Kernels.h"
+#include "phiq/Target/GGUF/ImportGGUF.h"
 #include "phiq/Target/HF/Import.h"
 #include "phiq/Tokenizer/Tokenizer.h"
 
@@ -39,7 +41,7 @@ static cl::SubCommand evalCmd("eval", "mean NLL and perplexity of token windows"
 static cl::SubCommand generateCmd("generate", "continue a prompt");
 
 static cl::opt<std::string> modelPath(cl::Positional, cl::Required,
-                                      cl::desc("<model folder or .mlir>"),
+                                      cl::desc("<model folder, .gguf or .mlir>"),
                                       cl::sub(evalCmd), cl::sub(generateCmd));
 static cl::opt<std::string>
     tokenizerDir("tokenizer",
@@ -111,11 +113,14 @@ int fail(const llvm::Twine &message) {
   return 1;
 }
 
-/// The model as IR: imported from a folder or parsed from a .mlir file.
+/// The model as IR: imported from a folder or a GGUF file, or parsed from a
+/// .mlir file.
 llvm::Expected<OwningOpRef<ModuleOp>> loadModel(MLIRContext &context,
                                                 StringRef path) {
   if (llvm::sys::fs::is_directory(path))
     return hf::importCheckpoint(path, &context);
+  if (gguf::isGGUFFile(path))
+    return gguf::importGGUF(path, &context);
   llvm::SourceMgr sourceMgr;
   std::string diagnostics;
   llvm::raw_string_ostream os(diagnostics);
@@ -237,6 +242,18 @@ int runEval(rt::Executor &executor) {
 int runGenerate(rt::Executor &executor, phi::ModelOp model) {
   std::unique_ptr<tok::Tokenizer> tokenizer;
   auto loadTokenizer = [&]() -> bool {
+    // The tokenizer comes from a checkpoint folder; a GGUF file's own
+    // vocabulary is not read.
+    bool fromGGUF = gguf::isGGUFFile(modelPath);
+    for (NamedAttribute store : model.getStores())
+      if (auto path = llvm::dyn_cast<StringAttr>(store.getValue()))
+        fromGGUF |= gguf::isGGUFFile(path.getValue());
+    if (fromGGUF && tokenizerDir.empty()) {
+      fail(modelPath + ": the model comes from a GGUF file; give the "
+                       "tokenizer folder with --tokenizer DIR (or use "
+                       "--prompt-ids)");
+      return false;
+    }
     auto loaded = tok::Tokenizer::load(checkpointDir(model));
     if (!loaded) {
       fail(llvm::toString(loaded.takeError()));

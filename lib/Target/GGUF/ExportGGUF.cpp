@@ -404,7 +404,10 @@ Error phiq::gguf::exportGGUF(ModuleOp module, StringRef path,
                     "into one tensor");
     // ggml order: innermost (row length) first, experts last.
     SmallVector<uint64_t> dims(shape.rbegin(), shape.rend());
-    if (source.parts.size() > 1 || StringRef(name).ends_with("_exps.weight"))
+    // Per-expert matrices gain the expert dimension; an already stacked
+    // [experts, rows, cols] weight has it.
+    if (shape.size() == 2 &&
+        (source.parts.size() > 1 || StringRef(name).ends_with("_exps.weight")))
       dims.push_back(source.parts.size());
     int64_t rows = 1;
     for (int64_t d : shape.drop_back())

@@ -3,10 +3,13 @@
 // Registers the GGUF emitter with mlir-translate's registry. A GGUF file is
 // written through a temporary file and renamed (exportGGUF); when the
 // translation must write to a stream (`-o -`), the finished file is copied
-// there.
+// there. The importer (--import-gguf) maps the input file again by its
+// name rather than reading the buffer mlir-translate hands it, so that the
+// weights stay referenced by path.
 //
 //===----------------------------------------------------------------------===//
 #include "phiq/Target/GGUF/ExportGGUF.h"
+#include "phiq/Target/GGUF/ImportGGUF.h"
 
 #include "dialects/Phi/PhiDialect.h"
 #include "dialects/PhiQ/PhiQDialect.h"
@@ -17,6 +20,7 @@
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/WithColor.h"
 
 using namespace mlir;
@@ -62,6 +66,33 @@ void phiq::gguf::registerPhiToGGUFTranslation() {
           return op->emitError("cannot read back ") << temp;
         os << (*buffer)->getBuffer();
         return success();
+      },
+      [](DialectRegistry &registry) {
+        registry.insert<phi::PhiDialect, phiq_ir::PhiQDialect>();
+      });
+}
+
+void phiq::gguf::registerImportGGUFTranslation() {
+  static llvm::cl::opt<std::string> storeName(
+      "import-gguf-store",
+      llvm::cl::desc("parameter store name for --import-gguf"),
+      llvm::cl::init("gguf"));
+  TranslateToMLIRRegistration registration(
+      "import-gguf", "import a llama.cpp phi3 / phimoe GGUF file",
+      [](llvm::SourceMgr &sourceMgr,
+         MLIRContext *context) -> OwningOpRef<Operation *> {
+        StringRef file = sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID())
+                             ->getBufferIdentifier();
+        ImportOptions options;
+        options.storeName = storeName;
+        auto module = importGGUF(file, context, options);
+        if (!module) {
+          // The message already names the file; a location would repeat it.
+          llvm::WithColor::error(llvm::errs(), "phi-translate")
+              << llvm::toString(module.takeError()) << "\n";
+          return nullptr;
+        }
+        return OwningOpRef<Operation *>(module->release());
       },
       [](DialectRegistry &registry) {
         registry.insert<phi::PhiDialect, phiq_ir::PhiQDialect>();

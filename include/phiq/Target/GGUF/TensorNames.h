@@ -27,7 +27,8 @@ struct TensorName {
 };
 
 /// The GGUF name of a Phi-3 / PhiMoE checkpoint tensor, or std::nullopt if
-/// it is not one of theirs.
+/// it is not one of theirs. A GGUF name maps to itself (a stacked expert
+/// tensor with `expert` -1).
 std::optional<TensorName> ggufTensorName(llvm::StringRef checkpointName);
 
 } // namespace phiq::gguf
