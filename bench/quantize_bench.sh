@@ -5,14 +5,13 @@
 #   BUILD_DIR  default build;  MODEL_DIR default models/phi35-tiny
 #   TYPES      default Q4_0 Q8_0 Q4_K_M
 #
-# For each type, in one command and with 2 threads each:
-#   ours    phi-quantize MODEL --type T (from the checkpoint's safetensors)
-#   theirs  llama_model_quantize (llama-cpp-python's llama.cpp) from an F16
-#           GGUF of the same model (phi-quantize --type F16 writes it first)
+# For each type, in one command and with 2 threads each, from the same
+# input: a BF16 GGUF of the model that phi-quantize writes first (exact: the
+# checkpoints are bf16):
+#   ours    phi-quantize BF16.gguf --type T
+#   theirs  llama_model_quantize (llama-cpp-python's llama.cpp) BF16.gguf
 # and prints wall time and peak RSS (GNU time) of each, with the ratios
-# theirs / ours. Both read 16-bit weights of the same model (bf16
-# safetensors for us, F16 GGUF for llama.cpp: PhiQ has no GGUF importer
-# yet), so input sizes match.
+# theirs / ours.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}; MODEL=${2:-models/phi35-tiny}; shift $(( $# > 2 ? 2 : $# )) || true
@@ -22,13 +21,13 @@ PY=.venv/bin/python
 [ -x "$BUILD/bin/phi-quantize" ] || { echo "quantize_bench: build $BUILD/bin/phi-quantize first" >&2; exit 1; }
 [ -x "$PY" ] || { echo "quantize_bench: run tools/phiq-setup.sh first (.venv)" >&2; exit 1; }
 WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
-"$BUILD/bin/phi-quantize" "$MODEL" --type F16 -o "$WORK/f16.gguf" --quiet >/dev/null
+"$BUILD/bin/phi-quantize" "$MODEL" --type BF16 -o "$WORK/bf16.gguf" --quiet >/dev/null
 
 measure() { /usr/bin/time -f '%e %M' -o "$WORK/time" "$@" >/dev/null 2>&1; cat "$WORK/time"; }
 printf '%-8s %10s %10s %10s %10s %8s %8s\n' type ours_s ours_MB llama_s llama_MB 'x time' 'x RSS'
 for t in "${TYPES[@]}"; do
-  read -r os orss < <(PHIQ_NUM_THREADS=2 measure "$BUILD/bin/phi-quantize" "$MODEL" --type "$t" -o "$WORK/ours.gguf" --quiet)
-  read -r ls lrss < <(measure "$PY" - "$WORK/f16.gguf" "$WORK/theirs.gguf" "$t" <<'PYEOF'
+  read -r os orss < <(PHIQ_NUM_THREADS=2 measure "$BUILD/bin/phi-quantize" "$WORK/bf16.gguf" --type "$t" -o "$WORK/ours.gguf" --quiet)
+  read -r ls lrss < <(measure "$PY" - "$WORK/bf16.gguf" "$WORK/theirs.gguf" "$t" <<'PYEOF'
 import ctypes, sys
 import llama_cpp
 ftypes = {"Q4_0": 2, "Q4_1": 3, "Q8_0": 7, "Q5_0": 8, "Q5_1": 9, "Q2_K": 10, "Q3_K_S": 11,

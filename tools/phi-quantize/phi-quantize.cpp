@@ -17,6 +17,7 @@
 #include "phiq/InitAll.h"
 #include "phiq/Quant/BlockFormat.h"
 #include "phiq/Target/GGUF/ExportGGUF.h"
+#include "phiq/Target/GGUF/ImportGGUF.h"
 #include "phiq/Target/HF/Import.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -38,8 +39,9 @@
 using namespace mlir;
 namespace cl = llvm::cl;
 
-static cl::opt<std::string> input(cl::Positional, cl::Required,
-                                  cl::desc("<model folder or .mlir>"));
+static cl::opt<std::string>
+    input(cl::Positional, cl::Required,
+          cl::desc("<Hugging Face folder, GGUF file or .mlir>"));
 static cl::opt<std::string> target("to", cl::desc("output format: gguf"),
                                    cl::init("gguf"));
 static cl::opt<std::string> type("type", cl::desc("llama.cpp file type"),
@@ -109,6 +111,13 @@ int main(int argc, char **argv) {
   std::string sourceStore;
   if (llvm::sys::fs::is_directory(input)) {
     auto imported = phiq::hf::importCheckpoint(input, &context);
+    if (!imported)
+      return fail(llvm::toString(imported.takeError()));
+    module = std::move(*imported);
+  } else if (phiq::gguf::isGGUFFile(input)) {
+    // Re-quantizing a GGUF file (F16/BF16/F32, or already quantized), as
+    // llama-quantize does; the vocabulary comes from the file.
+    auto imported = phiq::gguf::importGGUF(input, &context);
     if (!imported)
       return fail(llvm::toString(imported.takeError()));
     module = std::move(*imported);

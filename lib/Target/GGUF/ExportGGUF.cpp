@@ -200,13 +200,26 @@ Error phiq::gguf::exportGGUF(ModuleOp module, StringRef path,
       route.getRouting() != Routing::SoftmaxTopK)
     return fail("unsupported routing");
   RopeAttr rope = attention.getRope();
+  // The tokenizer: a folder given, the checkpoint's folder, or the GGUF
+  // file the model was imported from.
   std::string checkpointDir = options.tokenizerDir;
-  if (checkpointDir.empty())
+  std::optional<std::string> sourceGGUF;
+  if (checkpointDir.empty()) {
     if (auto p = model.getStorePath("model"))
       checkpointDir = llvm::sys::fs::is_directory(*p)
                           ? p->str()
                           : llvm::sys::path::parent_path(*p).str();
-  auto vocab = readVocab(checkpointDir, config.getVocabSize());
+    else if (auto g = model.getStorePath("gguf"))
+      sourceGGUF = g->str();
+  }
+  llvm::Expected<Vocab> vocab = [&]() -> llvm::Expected<Vocab> {
+    if (!sourceGGUF)
+      return readVocab(checkpointDir, config.getVocabSize());
+    auto file = GGUFFile::open(*sourceGGUF);
+    if (!file)
+      return file.takeError();
+    return readVocab(**file, config.getVocabSize());
+  }();
   if (!vocab)
     return vocab.takeError();
 

@@ -70,6 +70,8 @@ public:
       ref.shape = getStoreShape(tensor.getType(), tensor.getDims(),
                                 tensor.getByteSize());
       ref.data = tensor.data();
+      ref.mapped =
+          buffer.getBufferKind() == llvm::MemoryBuffer::MemoryBuffer_MMap;
       ref.file = this->file->getPath().str();
       ref.fileOffset = this->file->getDataOffset() + tensor.getOffset();
       tensors.push_back(std::move(ref));

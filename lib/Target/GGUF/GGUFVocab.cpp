@@ -204,3 +204,62 @@ Expected<Vocab> phiq::gguf::readVocab(StringRef modelDir, int64_t vocabSize) {
   }
   return vocab;
 }
+
+llvm::Expected<Vocab> phiq::gguf::readVocab(const GGUFFile &file,
+                                            int64_t vocabSize) {
+  Vocab vocab;
+  auto model = file.get<std::string>("tokenizer.ggml.model");
+  if (!model)
+    return model.takeError();
+  vocab.model = *model;
+  if (vocab.model != "llama" && vocab.model != "gpt2")
+    return llvm::createStringError(
+        file.getPath() + ": tokenizer.ggml.model is '" + vocab.model +
+        "'; PhiQ writes 'llama' (SentencePiece) or 'gpt2' (byte-level BPE)");
+  auto pre = file.getOptional<std::string>("tokenizer.ggml.pre");
+  if (!pre)
+    return pre.takeError();
+  vocab.pre = pre->value_or("default");
+  auto tokens = file.get<std::vector<std::string>>("tokenizer.ggml.tokens");
+  if (!tokens)
+    return tokens.takeError();
+  vocab.tokens = *tokens;
+  if (int64_t(vocab.tokens.size()) != vocabSize)
+    return llvm::createStringError(
+        file.getPath() + ": tokenizer.ggml.tokens has " +
+        llvm::Twine(vocab.tokens.size()) + " tokens, the model " +
+        llvm::Twine(vocabSize));
+  auto scores = file.getOptional<std::vector<float>>("tokenizer.ggml.scores");
+  if (!scores)
+    return scores.takeError();
+  if (*scores)
+    vocab.scores = **scores;
+  auto types = file.get<std::vector<int32_t>>("tokenizer.ggml.token_type");
+  if (!types)
+    return types.takeError();
+  vocab.types = *types;
+  auto merges =
+      file.getOptional<std::vector<std::string>>("tokenizer.ggml.merges");
+  if (!merges)
+    return merges.takeError();
+  if (*merges)
+    vocab.merges = **merges;
+  if (file.lookup("tokenizer.ggml.unknown_token_id")) {
+    auto id = file.getInteger("tokenizer.ggml.unknown_token_id");
+    if (!id)
+      return id.takeError();
+    vocab.unknownId = *id;
+  }
+  for (auto [key, flag] : {std::pair{"tokenizer.ggml.add_bos_token", &vocab.addBos},
+                           std::pair{"tokenizer.ggml.add_eos_token", &vocab.addEos}}) {
+    auto value = file.getOptional<bool>(key);
+    if (!value)
+      return value.takeError();
+    *flag = value->value_or(false);
+  }
+  auto chat = file.getOptional<std::string>("tokenizer.chat_template");
+  if (!chat)
+    return chat.takeError();
+  vocab.chatTemplate = *chat;
+  return vocab;
+}

@@ -9,6 +9,8 @@
 #define PHIQ_TARGET_GGUF_GGUFVOCAB_H
 
 #include "llvm/ADT/StringRef.h"
+#include "phiq/Target/GGUF/GGUFReader.h"
+
 #include "llvm/Support/Error.h"
 
 #include <cstdint>
@@ -48,6 +50,11 @@ struct Vocab {
 /// Reads the tokenizer of `modelDir`, padded to `vocabSize` entries (the
 /// embedding's row count) with unused [PADn] tokens.
 llvm::Expected<Vocab> readVocab(llvm::StringRef modelDir, int64_t vocabSize);
+
+/// Reads the tokenizer a GGUF file carries (its tokenizer.* keys), so a model
+/// imported from GGUF is written back with the same vocabulary. Errors name
+/// the file and the key that is missing or mistyped.
+llvm::Expected<Vocab> readVocab(const GGUFFile &file, int64_t vocabSize);
 
 } // namespace phiq::gguf
 
