@@ -20,6 +20,7 @@
 
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 namespace phiq::quant {
@@ -184,6 +185,16 @@ public:
   explicit FirstNonFinite(int64_t size) : index(size), size(size) {}
   /// Scans `count` elements that start at flat index `base`.
   void scan(const float *x, int64_t base, int64_t count) {
+    // A branch-free pass first (it vectorizes): inputs are almost always
+    // all finite, and only then is the first bad index worth finding.
+    uint32_t nonFinite = 0;
+    for (int64_t i = 0; i < count; ++i) {
+      uint32_t bits;
+      std::memcpy(&bits, x + i, sizeof(bits));
+      nonFinite |= uint32_t((bits & 0x7f800000u) == 0x7f800000u);
+    }
+    if (!nonFinite)
+      return;
     for (int64_t i = 0; i < count; ++i)
       if (!std::isfinite(x[i])) {
         int64_t seen = index.load();

@@ -112,6 +112,13 @@ int superScaleCandidates(const float *v, const float *s, int count, int cmin,
   return 2;
 }
 
+/// Alternating refinements of the sub-block scales and the super-scale after
+/// the candidate search. Each round re-measures every sub-block. Measured on
+/// the tiny models against ggml (test/Quant): one round keeps the weighted
+/// error within 0.6% of four rounds (Q4_K 0.943 vs 0.942 of ggml's error,
+/// Q6_K 0.858 vs 0.858) and makes Q4_K 25% faster.
+constexpr int kRefineRounds = 1;
+
 /// Most super-scales storedScales returns: zero, two candidates, and up to
 /// four doublings of each.
 constexpr int kMaxStoredScales = 11;
@@ -257,7 +264,7 @@ void AffineSolver::solve(KBlock &out) {
   std::memcpy(m, bestM, sizeof(m));
 
   // Step 3.
-  for (int iter = 0; iter < 4; ++iter) {
+  for (int iter = 0; iter < kRefineRounds; ++iter) {
     bool changed = refineSubBlocks();
     changed |= refineSuperScales();
     if (!changed)
@@ -469,7 +476,7 @@ void SymmetricSolver::solve(KBlock &out) {
     }
   }
   std::memcpy(sc, bestSc, sizeof(sc));
-  for (int iter = 0; iter < 4; ++iter) {
+  for (int iter = 0; iter < kRefineRounds; ++iter) {
     bool changed = refineSubBlocks();
     changed |= refineSuperScale();
     if (!changed)
