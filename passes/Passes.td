@@ -89,4 +89,55 @@ def QuantizeWeights : Pass<"phiq-quantize-weights", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::phi::PhiDialect", "mlir::phiq_ir::PhiQDialect"];
 }
 
+def QuantizeONNX : Pass<"phiq-quantize-onnx", "mlir::ModuleOp"> {
+  let summary = "Quantize a model's weights for ONNX Runtime's MatMulNBits";
+  let description = [{
+    The ONNX counterpart of `--phiq-quantize-weights`: every linear weight
+    (attention, MLP, MoE experts) is stored in one MatMulNBits block format,
+    `MNB<bits>_G<block-size>_<SYM|ASYM>[_F16]`, quantized by round to
+    nearest exactly as ONNX Runtime's own `MatMul4BitsQuantizer` /
+    `quantize_matmul_4bits` (and `_8bits`) computes it, so the ONNX writer
+    emits `com.microsoft.MatMulNBits` with the bytes ORT's tool would have
+    written. `symmetric` uses the implicit zero point 2^(bits-1) (no
+    `zero_points` input); otherwise every block stores one. `scales=f16`
+    stores fp16 scales (exact in an fp16 export); `f32` (the default)
+    keeps ORT's fp32 scales.
+
+    The lm_head is quantized unless `quantize-lm-head=false`; the token
+    embedding only with `quantize-embedding` (the ONNX writer then decodes
+    it for its Gather, so this changes the values, not the file size). With
+    tied embeddings the two uses are decided separately: the lm_head can
+    read blocks while the embedding keeps the float table. A weight whose
+    rows are not a whole number of blocks stays float, with a warning.
+
+    As in `--phiq-quantize-weights`, the quantization is deferred
+    (`phiq.quantize`, packed by whoever reads it) unless `output` names a
+    safetensors file to pack into now.
+  }];
+  let options = [
+    Option<"bits", "bits", "int64_t", /*default=*/"4", "bits per code: 4 or 8">,
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"32",
+           "elements per scale: 16, 32, 64 or 128 (8 bits: 32..128)">,
+    Option<"symmetric", "symmetric", "bool", /*default=*/"false",
+           "implicit zero point 2^(bits-1) instead of a stored one">,
+    Option<"scales", "scales", "std::string", /*default=*/"\"f32\"",
+           "scale type: f32 or f16">,
+    Option<"quantizeLmHead", "quantize-lm-head", "bool", /*default=*/"true",
+           "quantize the output projection">,
+    Option<"quantizeEmbedding", "quantize-embedding", "bool",
+           /*default=*/"false", "quantize the token embedding table">,
+    Option<"output", "output", "std::string", /*default=*/"\"\"",
+           "safetensors file that receives the packed weights (empty: "
+           "leave the quantization deferred)">,
+    Option<"storeName", "store", "std::string", /*default=*/"\"quantized\"",
+           "name of the parameter store the packed weights are read from">,
+  ];
+  let statistics = [
+    Statistic<"numQuantized", "quantized-tensors", "tensors quantized">,
+    Statistic<"numKept", "kept-float", "tensors kept float (rows do not fit)">,
+    Statistic<"packedBytes", "packed-bytes", "bytes of packed weights">,
+  ];
+  let dependentDialects = ["mlir::phi::PhiDialect", "mlir::phiq_ir::PhiQDialect"];
+}
+
 #endif // PHIQ_PASSES_TD

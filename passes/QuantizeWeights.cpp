@@ -8,10 +8,10 @@
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
+#include "passes/PackedWeights.h"
 
 #include "dialects/Phi/PhiOps.h"
 #include "dialects/Phi/PhiParams.h"
-#include "dialects/PhiQ/PackWeight.h"
 #include "dialects/PhiQ/PhiQOps.h"
 #include "phiq/Params/Safetensors.h"
 #include "phiq/Quant/BlockFormat.h"
@@ -36,21 +36,7 @@ namespace params = ::phiq::params;
 
 namespace {
 
-/// One weight the pass will quantize.
-struct Job {
-  WeightOp op;
-  std::string name;
-  quant::BlockFormat format;
-  SmallVector<int64_t> shape;
-  int64_t bytes = 0;
-};
-
-/// The weight's name in its store, or a synthetic one for inline weights.
-std::string weightName(WeightOp op, unsigned index) {
-  if (auto param = dyn_cast<ParamAttr>(op.getValue()))
-    return param.getKey().str();
-  return "inline." + std::to_string(index);
-}
+using Job = ::phiq::PackJob;
 
 /// Is this weight a matrix that some op multiplies or looks up?
 bool isMatrixWeight(WeightOp op) {
@@ -109,7 +95,7 @@ struct QuantizeWeights
     unsigned index = 0;
     bool failedAny = false;
     model.walk([&](WeightOp op) {
-      std::string name = weightName(op, index++);
+      std::string name = ::phiq::packJobName(op, index++);
       if (!isMatrixWeight(op))
         return;
       auto ggufName = ::phiq::gguf::ggufTensorName(name);
@@ -144,7 +130,7 @@ struct QuantizeWeights
         ++numFallbacks;
       }
       Job job{op, name, decision->format,
-              SmallVector<int64_t>(op.getType().getShape()), 0};
+              SmallVector<int64_t>(op.getType().getShape()), 0, {}};
       int64_t rows = op.getType().getNumElements() / role.rowLength;
       job.bytes = rows * llvm::cantFail(
                              quant::rowBytes(job.format, role.rowLength));
@@ -161,7 +147,8 @@ struct QuantizeWeights
     }
     if (failedAny)
       return failure();
-    std::vector<mlir::phiq_ir::QuantizeOp> quantized = insertQuantize(jobs);
+    std::vector<mlir::phiq_ir::QuantizeOp> quantized =
+        ::phiq::insertQuantizeOps(jobs);
     // Writers record the file type (GGUF's general.file_type).
     model->setAttr("phiq.file_type",
                    StringAttr::get(model.getContext(), quant::fileTypeName(*fileType)));
@@ -170,91 +157,8 @@ struct QuantizeWeights
       packedBytes += job.bytes;
     if (output.empty())
       return success();
-    return materialize(model, quantized, jobs);
-  }
-
-  /// Gives every job's weight a phiq.quantize to its blocks and a
-  /// phiq.dequantize back, which takes over the weight's uses.
-  std::vector<mlir::phiq_ir::QuantizeOp> insertQuantize(MutableArrayRef<Job> jobs) {
-    std::vector<mlir::phiq_ir::QuantizeOp> result;
-    for (Job &job : jobs) {
-      OpBuilder b(job.op->getContext());
-      b.setInsertionPointAfter(job.op);
-      auto blocks = ::mlir::phiq_ir::BlocksType::get(
-          b.getContext(), job.shape,
-          ::mlir::phiq_ir::SchemeAttr::get(b.getContext(), job.format));
-      auto quantize = ::mlir::phiq_ir::QuantizeOp::create(
-          b, job.op.getLoc(), blocks, job.op.getResult());
-      auto dequantize = ::mlir::phiq_ir::DequantizeOp::create(
-          b, job.op.getLoc(), blocks.getLogicalType(), quantize.getResult());
-      job.op.getResult().replaceAllUsesExcept(dequantize.getResult(),
-                                              quantize);
-      result.push_back(quantize);
-    }
-    return result;
-  }
-
-  /// Packs every phiq.quantize into the `output` store and replaces it by a
-  /// phiq.packed_weight of those bytes.
-  LogicalResult materialize(ModelOp model,
-                            MutableArrayRef<mlir::phiq_ir::QuantizeOp> quantized,
-                            MutableArrayRef<Job> jobs) {
-    std::vector<params::TensorLayout> layouts;
-    for (const Job &job : jobs)
-      layouts.push_back({job.name, params::DType::U8, {job.bytes}});
-    uint64_t dataBytes = 0;
-    std::string header = params::buildSafetensorsHeader(
-        layouts, {{"format", "phiq-packed-blocks"}}, dataBytes);
-
-    auto temp = llvm::sys::fs::TempFile::create(output + ".tmp-%%%%%%");
-    if (!temp)
-      return model.emitError() << "cannot create a temporary file next to "
-                               << output << ": "
-                               << llvm::toString(temp.takeError());
-    auto discard = [&](InFlightDiagnostic diag) {
-      llvm::consumeError(temp->discard());
-      return diag;
-    };
-    {
-      llvm::raw_fd_ostream os(temp->FD, /*shouldClose=*/false);
-      os.SetBufferSize(1 << 22);
-      os << header;
-      std::vector<uint8_t> blocks;
-      for (auto [quantize, job] : llvm::zip_equal(quantized, jobs)) {
-        blocks.resize(size_t(job.bytes));
-        if (llvm::Error e = ::mlir::phiq_ir::packWeight(quantize, blocks))
-          return discard(quantize.emitError() << llvm::toString(std::move(e)));
-        os.write(reinterpret_cast<const char *>(blocks.data()), blocks.size());
-      }
-      os.flush();
-      if (os.has_error())
-        return discard(model.emitError()
-                       << "cannot write " << output << ": "
-                       << os.error().message());
-    }
-    if (llvm::Error e = temp->keep(output))
-      return model.emitError() << "cannot write " << output << ": "
-                               << llvm::toString(std::move(e));
-
-    OpBuilder b(model.getContext());
-    SmallString<256> path(output);
-    llvm::sys::fs::make_absolute(path);
-    NamedAttrList stores(model.getStores());
-    stores.set(storeName, b.getStringAttr(path));
-    model.setStoresAttr(stores.getDictionary(model.getContext()));
-    for (auto [quantize, job] : llvm::zip_equal(quantized, jobs)) {
-      b.setInsertionPoint(quantize);
-      auto param = ParamAttr::get(
-          b.getStringAttr(storeName), b.getStringAttr(job.name),
-          RankedTensorType::get({job.bytes}, b.getIntegerType(8, false)));
-      auto packed = ::mlir::phiq_ir::PackedWeightOp::create(
-          b, quantize.getLoc(), quantize.getType(), param);
-      quantize.getResult().replaceAllUsesWith(packed.getResult());
-      quantize.erase();
-      if (job.op->use_empty())
-        job.op.erase();
-    }
-    return success();
+    return ::phiq::materializePackedWeights(model, quantized, jobs, output,
+                                            storeName);
   }
 };
 

@@ -33,9 +33,19 @@ struct SchemeFacts {
   int64_t bits, blockSize, superBlockSize;
   bool symmetric;
   const char *scale, *min, *grid;
+  const char *zeroPoint = "none";
 };
 
 SchemeFacts factsOf(BlockFormat format) {
+  if (auto mnb = ::phiq::quant::matMulNBitsLayout(format))
+    return {mnb->bits,
+            mnb->blockSize,
+            0,
+            mnb->symmetric,
+            mnb->fp16Scales ? "f16" : "f32",
+            "none",
+            "linear",
+            mnb->symmetric ? "implicit" : mnb->bits == 4 ? "u4" : "u8"};
   switch (format) {
   case BlockFormat::F32: return {32, 1, 0, true, "none", "none", "float"};
   case BlockFormat::F16: return {16, 1, 0, true, "none", "none", "float"};
@@ -53,6 +63,7 @@ SchemeFacts factsOf(BlockFormat format) {
   case BlockFormat::Q5_K: return {5, 32, 256, false, "u6*f16", "u6*f16", "linear"};
   case BlockFormat::Q6_K: return {6, 16, 256, true, "i8*f16", "none", "linear"};
   case BlockFormat::IQ4_NL: return {4, 32, 0, true, "f16", "none", "iq4_nl"};
+  default: break;
   }
   llvm_unreachable("unknown block format");
 }
@@ -63,21 +74,22 @@ SchemeAttr SchemeAttr::get(MLIRContext *context, BlockFormat format) {
   SchemeFacts f = factsOf(format);
   return get(context, ::phiq::quant::formatInfo(format).name, f.bits,
              f.blockSize, f.superBlockSize, f.symmetric, f.scale, f.min,
-             f.grid);
+             f.grid, f.zeroPoint);
 }
 
 LogicalResult SchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                  StringRef formatName, int64_t bits,
                                  int64_t blockSize, int64_t superBlockSize,
                                  bool symmetric, StringRef scale, StringRef min,
-                                 StringRef grid) {
+                                 StringRef grid, StringRef zeroPoint) {
   std::optional<BlockFormat> format =
       ::phiq::quant::parseBlockFormat(formatName);
   if (!format)
     return emitError() << "unknown block format '" << formatName
                        << "'; expected one of F32, F16, BF16, Q8_0, Q4_0, "
                           "Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, "
-                          "IQ4_NL";
+                          "IQ4_NL, or a MatMulNBits format "
+                          "MNB<4|8>_G<block>_<SYM|ASYM>[_F16]";
   SchemeFacts f = factsOf(*format);
   auto mismatch = [&](StringRef field, auto expected, auto got) {
     return emitError() << formatName << " has " << field << " " << expected
@@ -98,6 +110,8 @@ LogicalResult SchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return mismatch("min encoding", f.min, min);
   if (grid != f.grid)
     return mismatch("grid", f.grid, grid);
+  if (zeroPoint != f.zeroPoint)
+    return mismatch("zero point encoding", f.zeroPoint, zeroPoint);
   return success();
 }
 

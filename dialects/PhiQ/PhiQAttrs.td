@@ -23,7 +23,21 @@ def PhiQ_SchemeAttr : AttrDef<PhiQ_Dialect, "Scheme"> {
     `i6*f16`, `i8*f16`). Legacy formats keep one fp16 scale (`f16`) per
     32-element block, and the asymmetric ones an fp16 min too. `grid` is
     `linear` or `iq4_nl` (a fixed non-linear 16-value codebook). Float
-    formats (`F32`, `F16`, `BF16`) have block size 1 and no scale. The
+    formats (`F32`, `F16`, `BF16`) have block size 1 and no scale.
+
+    ONNX Runtime's `com.microsoft.MatMulNBits` blocks are named
+    `MNB<bits>_G<block_size>_<SYM|ASYM>[_F16]`: one `f32` (or, with
+    `_F16`, `f16`) scale per block and w = scale * (q - zero_point), with
+    `zero_point = "implicit"` (2^(bits-1), MatMulNBits without a
+    zero_points input) when symmetric, or a stored one (`u4` for 4 bits,
+    `u8` for 8) when not:
+    ```
+    #phiq.scheme<format = "MNB4_G32_ASYM", bits = 4, block_size = 32,
+                 super_block_size = 0, symmetric = false, scale = "f32",
+                 min = "none", grid = "linear", zero_point = "u4">
+    ```
+    `zero_point` defaults to `none`, which the GGUF formats have (their
+    offsets are part of the code grid or the min). The
     verifier checks that every field is what the named format really is, so
     a scheme can be read without a lookup table and never lies.
   }];
@@ -35,7 +49,8 @@ def PhiQ_SchemeAttr : AttrDef<PhiQ_Dialect, "Scheme"> {
     "bool":$symmetric,
     StringRefParameter<"scale encoding">:$scale,
     StringRefParameter<"min encoding">:$min,
-    StringRefParameter<"code grid">:$grid);
+    StringRefParameter<"code grid">:$grid,
+    StringRefParameter<"zero point encoding", "\"none\"">:$zero_point);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
   let builders = [

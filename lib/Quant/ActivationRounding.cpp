@@ -94,6 +94,9 @@ void phiq::quant::roundActivationsLikeLlamaCpp(BlockFormat weightFormat,
     if (cols % 256 == 0)
       for (int64_t r = 0; r < rows; ++r)
         roundQ8_K(data + r * cols, cols);
+    return;  default:
+    // MatMulNBits formats are not llama.cpp's; ONNX Runtime multiplies them
+    // by fp32 activations (accuracy_level 0).
     return;
   }
 }

@@ -35,6 +35,18 @@ struct FormatEntry {
 
 using namespace detail;
 
+constexpr int64_t mnbBlockBytes(int bits, int64_t block, bool symmetric,
+                                bool fp16Scales) {
+  return (fp16Scales ? 2 : 4) + (symmetric ? 0 : 1) + block * bits / 8;
+}
+
+// MatMulNBits formats have no ggml type (-1): GGUF cannot hold them.
+#define PHIQ_MNB(BITS, BLOCK, SYM, F16, NAME)                                  \
+  {BlockFormat::NAME,                                                          \
+   {#NAME, -1, BLOCK, mnbBlockBytes(BITS, BLOCK, SYM, F16), false},            \
+   quantizeRowMNB<BITS, BLOCK, SYM, F16>,                                      \
+   dequantizeRowMNB<BITS, BLOCK, SYM, F16>}
+
 // Block sizes and type ids are ggml's (ggml.h, ggml-common.h).
 const FormatEntry kFormats[] = {
     {BlockFormat::F32,
@@ -93,7 +105,36 @@ const FormatEntry kFormats[] = {
      {"IQ4_NL", 20, 32, 18, false},
      quantizeRowIQ4_NL,
      dequantizeRowIQ4_NL},
+    PHIQ_MNB(4, 16, true, false, MNB4_G16_SYM),
+    PHIQ_MNB(4, 16, false, false, MNB4_G16_ASYM),
+    PHIQ_MNB(4, 16, true, true, MNB4_G16_SYM_F16),
+    PHIQ_MNB(4, 16, false, true, MNB4_G16_ASYM_F16),
+    PHIQ_MNB(4, 32, true, false, MNB4_G32_SYM),
+    PHIQ_MNB(4, 32, false, false, MNB4_G32_ASYM),
+    PHIQ_MNB(4, 32, true, true, MNB4_G32_SYM_F16),
+    PHIQ_MNB(4, 32, false, true, MNB4_G32_ASYM_F16),
+    PHIQ_MNB(4, 64, true, false, MNB4_G64_SYM),
+    PHIQ_MNB(4, 64, false, false, MNB4_G64_ASYM),
+    PHIQ_MNB(4, 64, true, true, MNB4_G64_SYM_F16),
+    PHIQ_MNB(4, 64, false, true, MNB4_G64_ASYM_F16),
+    PHIQ_MNB(4, 128, true, false, MNB4_G128_SYM),
+    PHIQ_MNB(4, 128, false, false, MNB4_G128_ASYM),
+    PHIQ_MNB(4, 128, true, true, MNB4_G128_SYM_F16),
+    PHIQ_MNB(4, 128, false, true, MNB4_G128_ASYM_F16),
+    PHIQ_MNB(8, 32, true, false, MNB8_G32_SYM),
+    PHIQ_MNB(8, 32, false, false, MNB8_G32_ASYM),
+    PHIQ_MNB(8, 32, true, true, MNB8_G32_SYM_F16),
+    PHIQ_MNB(8, 32, false, true, MNB8_G32_ASYM_F16),
+    PHIQ_MNB(8, 64, true, false, MNB8_G64_SYM),
+    PHIQ_MNB(8, 64, false, false, MNB8_G64_ASYM),
+    PHIQ_MNB(8, 64, true, true, MNB8_G64_SYM_F16),
+    PHIQ_MNB(8, 64, false, true, MNB8_G64_ASYM_F16),
+    PHIQ_MNB(8, 128, true, false, MNB8_G128_SYM),
+    PHIQ_MNB(8, 128, false, false, MNB8_G128_ASYM),
+    PHIQ_MNB(8, 128, true, true, MNB8_G128_SYM_F16),
+    PHIQ_MNB(8, 128, false, true, MNB8_G128_ASYM_F16),
 };
+#undef PHIQ_MNB
 
 const FormatEntry &entry(BlockFormat format) {
   const FormatEntry &e = kFormats[static_cast<int>(format)];
@@ -123,7 +164,43 @@ llvm::ArrayRef<BlockFormat> allBlockFormats() {
   return formats;
 }
 
+llvm::ArrayRef<BlockFormat> matMulNBitsFormats() {
+  static const std::vector<BlockFormat> formats = [] {
+    std::vector<BlockFormat> all;
+    for (const FormatEntry &e : kFormats)
+      if (e.info.ggmlType < 0)
+        all.push_back(e.format);
+    return all;
+  }();
+  return formats;
+}
+
 const FormatInfo &formatInfo(BlockFormat format) { return entry(format).info; }
+
+std::optional<MatMulNBitsLayout> matMulNBitsLayout(BlockFormat format) {
+  const FormatInfo &info = formatInfo(format);
+  if (info.ggmlType >= 0)
+    return std::nullopt;
+  // The name spells the parameters: MNB<bits>_G<block>_<SYM|ASYM>[_F16].
+  llvm::StringRef name = info.name;
+  MatMulNBitsLayout layout;
+  layout.bits = name.starts_with("MNB8") ? 8 : 4;
+  layout.blockSize = info.blockElements;
+  layout.symmetric = name.contains("_SYM");
+  layout.fp16Scales = name.ends_with("_F16");
+  return layout;
+}
+
+std::optional<BlockFormat> matMulNBitsFormat(int bits, int64_t blockSize,
+                                             bool symmetric, bool fp16Scales) {
+  for (BlockFormat format : matMulNBitsFormats()) {
+    MatMulNBitsLayout l = *matMulNBitsLayout(format);
+    if (l.bits == bits && l.blockSize == blockSize &&
+        l.symmetric == symmetric && l.fp16Scales == fp16Scales)
+      return format;
+  }
+  return std::nullopt;
+}
 
 std::optional<BlockFormat> parseBlockFormat(llvm::StringRef name) {
   for (const FormatEntry &e : kFormats)

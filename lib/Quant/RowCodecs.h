@@ -9,6 +9,8 @@
 #ifndef PHIQ_LIB_QUANT_ROWCODECS_H
 #define PHIQ_LIB_QUANT_ROWCODECS_H
 
+#include "phiq/Quant/BlockFormat.h"
+
 #include <cstdint>
 
 namespace phiq::quant::detail {
@@ -63,6 +65,25 @@ void dequantizeRowQ6_K(const uint8_t *in, int64_t cols, float *out);
 void quantizeRowIQ4_NL(const float *x, int64_t cols, const float *importance,
                        uint8_t *out);
 void dequantizeRowIQ4_NL(const uint8_t *in, int64_t cols, float *out);
+
+// ONNX Runtime's MatMulNBits blocks (MatMulNBits.cpp; importance is
+// ignored: ORT's round-to-nearest has none). One instantiation per format,
+// so each fits the table's plain function pointers.
+void quantizeRowMatMulNBits(const MatMulNBitsLayout &layout, const float *x,
+                            int64_t cols, uint8_t *out);
+void dequantizeRowMatMulNBits(const MatMulNBitsLayout &layout,
+                              const uint8_t *in, int64_t cols, float *out);
+template <int Bits, int BlockSize, bool Symmetric, bool Fp16Scales>
+void quantizeRowMNB(const float *x, int64_t cols, const float *,
+                    uint8_t *out) {
+  quantizeRowMatMulNBits({Bits, BlockSize, Symmetric, Fp16Scales}, x, cols,
+                         out);
+}
+template <int Bits, int BlockSize, bool Symmetric, bool Fp16Scales>
+void dequantizeRowMNB(const uint8_t *in, int64_t cols, float *out) {
+  dequantizeRowMatMulNBits({Bits, BlockSize, Symmetric, Fp16Scales}, in, cols,
+                           out);
+}
 
 } // namespace phiq::quant::detail
 

@@ -44,15 +44,28 @@ enum class BlockFormat {
   Q5_K,
   Q6_K,
   IQ4_NL,
+  // ONNX Runtime's com.microsoft.MatMulNBits blocks (MatMulNBits.cpp):
+  // MNB<bits>_G<block size>_<SYM|ASYM>[_F16 for fp16 scales].
+  MNB4_G16_SYM, MNB4_G16_ASYM, MNB4_G16_SYM_F16, MNB4_G16_ASYM_F16,
+  MNB4_G32_SYM, MNB4_G32_ASYM, MNB4_G32_SYM_F16, MNB4_G32_ASYM_F16,
+  MNB4_G64_SYM, MNB4_G64_ASYM, MNB4_G64_SYM_F16, MNB4_G64_ASYM_F16,
+  MNB4_G128_SYM, MNB4_G128_ASYM, MNB4_G128_SYM_F16, MNB4_G128_ASYM_F16,
+  MNB8_G32_SYM, MNB8_G32_ASYM, MNB8_G32_SYM_F16, MNB8_G32_ASYM_F16,
+  MNB8_G64_SYM, MNB8_G64_ASYM, MNB8_G64_SYM_F16, MNB8_G64_ASYM_F16,
+  MNB8_G128_SYM, MNB8_G128_ASYM, MNB8_G128_SYM_F16, MNB8_G128_ASYM_F16,
 };
 
-/// Every format, in the order of the enum.
+/// Every GGUF (ggml) format, in the order of the enum.
 llvm::ArrayRef<BlockFormat> allBlockFormats();
+
+/// Every MatMulNBits format, in the order of the enum.
+llvm::ArrayRef<BlockFormat> matMulNBitsFormats();
 
 struct FormatInfo {
   /// The name GGUF tools print ("Q4_K").
   llvm::StringRef name;
-  /// ggml's `enum ggml_type` value, the tensor type id stored in GGUF.
+  /// ggml's `enum ggml_type` value, the tensor type id stored in GGUF; -1
+  /// for the formats GGUF cannot store (MatMulNBits).
   int ggmlType;
   /// Elements per block and bytes per block (1 and the element size for
   /// the float formats).
@@ -63,6 +76,35 @@ struct FormatInfo {
 };
 
 const FormatInfo &formatInfo(BlockFormat format);
+
+/// ONNX Runtime's MatMulNBits block (com.microsoft contrib op), stored by
+/// PhiQ one block at a time as {scale: f32 or f16; zero point: u8, only
+/// when asymmetric; codes: blockSize * bits / 8 bytes, element order, low
+/// nibble first for 4 bits}. w = scale * (q - zp), zp = 2^(bits-1) when
+/// symmetric. The ONNX writer splits the blocks into MatMulNBits' B,
+/// scales and zero_points inputs without touching a code.
+struct MatMulNBitsLayout {
+  int bits;
+  int64_t blockSize;
+  bool symmetric;
+  bool fp16Scales;
+  int64_t scaleBytes() const { return fp16Scales ? 2 : 4; }
+  int64_t zeroPointBytes() const { return symmetric ? 0 : 1; }
+  int64_t codeBytes() const { return blockSize * bits / 8; }
+  int64_t blockBytes() const {
+    return scaleBytes() + zeroPointBytes() + codeBytes();
+  }
+  /// The implicit zero point of the symmetric blocks (8 or 128).
+  int midCode() const { return 1 << (bits - 1); }
+};
+
+/// The layout of a MatMulNBits format; nullopt for the GGUF formats.
+std::optional<MatMulNBitsLayout> matMulNBitsLayout(BlockFormat format);
+
+/// The MatMulNBits format with these parameters, if PhiQ has one (bits 4
+/// with blocks of 16..128, bits 8 with 32..128).
+std::optional<BlockFormat> matMulNBitsFormat(int bits, int64_t blockSize,
+                                             bool symmetric, bool fp16Scales);
 
 /// Case-insensitive: "q4_k", "Q4_K" and "iq4_nl" all parse.
 std::optional<BlockFormat> parseBlockFormat(llvm::StringRef name);

@@ -6,8 +6,10 @@
 // and writes it with genai_config.json and the tokenizer into a folder.
 //
 // Weights: float matrices are stored transposed ([in, out], what MatMul
-// multiplies by) in the activation type; Q4_0 / Q8_0 packed linears become
-// com.microsoft.MatMulNBits with bit-identical weights; a tied lm_head reads
+// multiplies by) in the activation type; linears in MatMulNBits' own
+// formats (--phiq-quantize-onnx) and in Q4_0 / Q8_0 become
+// com.microsoft.MatMulNBits with bit-identical weights (deferred
+// phiq.quantize weights are packed on the fly); a tied lm_head reads
 // the embedding table itself through Gemm(transB) instead of a second copy.
 // Every weight is read, converted and appended to model.onnx.data one
 // tensor at a time.
@@ -161,28 +163,41 @@ Expected<std::string> DecoderEmitter::linear(Operation *op, Value input,
   std::optional<quant::BlockFormat> format = packedFormat(data);
   std::string x = names.lookup(input);
   std::string y;
-  if (format && mapsOntoMatMulNBits(*format)) {
+  if (std::optional<NBitsShape> nbits = nbitsShape(data)) {
     auto key = std::make_pair(data, -1);
     std::string qweight = weightName(data) + ".qweight";
     std::string scales = weightName(data) + ".scales";
-    auto nbits = repackForMatMulNBits(data);
-    if (!nbits)
-      return nbits.takeError();
+    std::string zeroPoints = weightName(data) + ".zero_points";
+    const int64_t blocks = nbits->blocksPerRow();
     if (!weightNames.count(key)) {
-      const int64_t blocks = nbits->k / nbits->blockSize;
+      // One tensor's blocks at a time (a deferred weight is packed here).
+      auto repacked = repackForMatMulNBits(data);
+      if (!repacked)
+        return repacked.takeError();
       if (Error e = b.addWeight(qweight, kUInt8,
                                 {nbits->n, blocks,
                                  nbits->blockSize * nbits->bits / 8},
-                                nbits->codes))
+                                repacked->codes))
         return std::move(e);
+      // MatMulNBits takes scales in A's type: exact for fp16 scales and
+      // fp32 activations, rounded for fp32 scales in an fp16 graph.
       if (Error e = b.addWeight(scales, act, {nbits->n * blocks},
-                                encodeFloats(nbits->scales, act)))
+                                encodeFloats(repacked->scales, act)))
         return std::move(e);
+      if (nbits->hasZeroPoints)
+        if (Error e = b.addWeight(zeroPoints, kUInt8,
+                                  {nbits->n * nbits->zeroPointRowBytes()},
+                                  repacked->zeroPoints))
+          return std::move(e);
       weightNames[key] = qweight;
     }
-    // No zero_points input: MatMulNBits then uses 2^(bits-1), which is
-    // Q4_0's implicit 8 and Q8_0's signed codes shifted by 128.
-    y = b.add("MatMulNBits", {x, qweight, scales}, 1, "com.microsoft")
+    // Without a zero_points input MatMulNBits uses 2^(bits-1): the
+    // symmetric formats' implicit zero point, Q4_0's 8 and Q8_0's signed
+    // codes shifted by 128.
+    std::vector<std::string> inputs = {x, qweight, scales};
+    if (nbits->hasZeroPoints)
+      inputs.push_back(zeroPoints);
+    y = b.add("MatMulNBits", inputs, 1, "com.microsoft")
             .attr("K", nbits->k)
             .attr("N", nbits->n)
             .attr("bits", nbits->bits)
@@ -192,8 +207,9 @@ Expected<std::string> DecoderEmitter::linear(Operation *op, Value input,
     return fail("weight '" + weightName(data) + "' is packed as " +
                 quant::formatInfo(*format).name +
                 ", which ONNX Runtime's MatMulNBits cannot represent "
-                "exactly; quantize linear weights to Q4_0 or Q8_0 for ONNX "
-                "(e.g. --phiq-quantize-weights=\"type=Q4_0 pure\")");
+                "exactly; quantize linear weights for ONNX with "
+                "--phiq-quantize-onnx (or to Q4_0 or Q8_0, e.g. "
+                "--phiq-quantize-weights=\"type=Q4_0 pure\")");
   } else if (isa<LmHeadOp>(op) && feedsEmbedding(data)) {
     // Tied embeddings: multiply by the [vocab, hidden] table itself.
     auto table = floatWeight(weight, act, /*transposed=*/false);
@@ -225,7 +241,7 @@ Expected<std::string> DecoderEmitter::linear(Operation *op, Value input,
 }
 
 Error DecoderEmitter::emitOp(Operation *op) {
-  if (isa<WeightOp, mlir::phiq_ir::PackedWeightOp,
+  if (isa<WeightOp, mlir::phiq_ir::PackedWeightOp, mlir::phiq_ir::QuantizeOp,
           mlir::phiq_ir::DequantizeOp>(op))
     return Error::success(); // read where used
   b.setScope(scopeOf(op));

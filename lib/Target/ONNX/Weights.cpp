@@ -7,12 +7,16 @@
 // a block packed in element order, low nibble first (confirmed against ONNX
 // Runtime, shared/validators/README.md). So Q4_0 maps by reordering nibbles
 // and Q8_0 by adding 128 to each code: the weights are bit-identical.
+// PhiQ's own MatMulNBits blocks ({scale; zero point; codes}, BlockFormat.h)
+// already hold MatMulNBits' codes in its order: they are copied as they are,
+// and the per-block zero points packed two to a byte for 4 bits.
 //
 //===----------------------------------------------------------------------===//
 #include "Weights.h"
 
 #include "dialects/Phi/PhiOps.h"
 #include "dialects/Phi/PhiParams.h"
+#include "dialects/PhiQ/PackWeight.h"
 #include "dialects/PhiQ/PhiQOps.h"
 #include "phiq/Quant/Fp16.h"
 
@@ -24,6 +28,7 @@ using namespace mlir;
 using namespace phiq::onnx;
 namespace quant = ::phiq::quant;
 using PackedWeightOp = mlir::phiq_ir::PackedWeightOp;
+using QuantizeOp = mlir::phiq_ir::QuantizeOp;
 
 Operation *phiq::onnx::weightDataOp(Value weight) {
   if (auto dq = weight.getDefiningOp<mlir::phiq_ir::DequantizeOp>())
@@ -37,27 +42,48 @@ std::string phiq::onnx::weightName(Operation *op) {
       return p.getKey().str();
   if (auto p = dyn_cast<PackedWeightOp>(op))
     return p.getBytes().getKey().str();
+  if (auto q = dyn_cast<QuantizeOp>(op)) {
+    StringRef name = mlir::phiq_ir::quantizedWeightName(q);
+    if (!name.empty())
+      return name.str();
+  }
   return "inline weight";
 }
 
 ArrayRef<int64_t> phiq::onnx::weightShape(Operation *op) {
   if (auto packed = dyn_cast<PackedWeightOp>(op))
     return packed.getType().getShape();
+  if (auto q = dyn_cast<QuantizeOp>(op))
+    return q.getType().getShape();
   return cast<phi::WeightOp>(op).getType().getShape();
 }
 
 std::optional<quant::BlockFormat> phiq::onnx::packedFormat(Operation *op) {
   if (auto packed = dyn_cast<PackedWeightOp>(op))
     return packed.getType().getScheme().getBlockFormat();
+  if (auto q = dyn_cast<QuantizeOp>(op))
+    return q.getType().getScheme().getBlockFormat();
   return std::nullopt;
 }
 
-static llvm::Expected<ArrayRef<uint8_t>> packedBytes(PackedWeightOp packed) {
-  auto tensor = phi::resolveParam(packed.getBytes(), packed);
-  if (!tensor)
-    return tensor.takeError();
-  return (*tensor)->data;
+namespace {
+/// The blocks of a packed weight (mapped) or of a deferred one (packed now
+/// into `storage`).
+llvm::Expected<ArrayRef<uint8_t>> blockBytes(Operation *op,
+                                             std::vector<uint8_t> &storage) {
+  if (auto packed = dyn_cast<PackedWeightOp>(op)) {
+    auto tensor = phi::resolveParam(packed.getBytes(), packed);
+    if (!tensor)
+      return tensor.takeError();
+    return ArrayRef<uint8_t>((*tensor)->data);
+  }
+  auto quantize = cast<QuantizeOp>(op);
+  storage.resize(size_t(quantize.getType().getTotalBytes()));
+  if (llvm::Error e = mlir::phiq_ir::packWeight(quantize, storage))
+    return std::move(e);
+  return ArrayRef<uint8_t>(storage);
 }
+} // namespace
 
 llvm::Expected<std::vector<float>>
 phiq::onnx::readWeightAsFloats(Operation *op) {
@@ -66,8 +92,9 @@ phiq::onnx::readWeightAsFloats(Operation *op) {
   for (int64_t d : shape)
     count *= d;
   std::vector<float> floats(static_cast<size_t>(count));
-  if (auto packed = dyn_cast<PackedWeightOp>(op)) {
-    auto bytes = packedBytes(packed);
+  if (isa<PackedWeightOp, QuantizeOp>(op)) {
+    std::vector<uint8_t> storage;
+    auto bytes = blockBytes(op, storage);
     if (!bytes)
       return bytes.takeError();
     int64_t cols = shape.back();
@@ -114,39 +141,83 @@ std::vector<float> phiq::onnx::transposeMatrix(ArrayRef<float> values,
 
 bool phiq::onnx::mapsOntoMatMulNBits(quant::BlockFormat format) {
   return format == quant::BlockFormat::Q4_0 ||
-         format == quant::BlockFormat::Q8_0;
+         format == quant::BlockFormat::Q8_0 ||
+         quant::matMulNBitsLayout(format).has_value();
+}
+
+std::optional<NBitsShape> phiq::onnx::nbitsShape(Operation *op) {
+  std::optional<quant::BlockFormat> format = packedFormat(op);
+  if (!format || !mapsOntoMatMulNBits(*format))
+    return std::nullopt;
+  ArrayRef<int64_t> shape = weightShape(op);
+  NBitsShape out;
+  out.n = shape.front();
+  out.k = shape.back();
+  if (auto layout = quant::matMulNBitsLayout(*format)) {
+    out.bits = layout->bits;
+    out.blockSize = layout->blockSize;
+    out.hasZeroPoints = !layout->symmetric;
+  } else {
+    out.bits = *format == quant::BlockFormat::Q4_0 ? 4 : 8;
+    out.blockSize = 32;
+  }
+  return out;
 }
 
 llvm::Expected<NBitsWeight> phiq::onnx::repackForMatMulNBits(Operation *op) {
-  auto packed = cast<PackedWeightOp>(op);
+  std::optional<NBitsShape> shape = nbitsShape(op);
+  if (!shape || weightShape(op).size() != 2)
+    return llvm::createStringError("not a MatMulNBits matrix");
   quant::BlockFormat format = *packedFormat(op);
-  if (!mapsOntoMatMulNBits(format))
-    return llvm::createStringError("not a MatMulNBits format");
-  auto bytes = packedBytes(packed);
+  std::vector<uint8_t> storage;
+  auto bytes = blockBytes(op, storage);
   if (!bytes)
     return bytes.takeError();
-  ArrayRef<int64_t> shape = weightShape(op);
   NBitsWeight out;
-  out.bits = format == quant::BlockFormat::Q4_0 ? 4 : 8;
-  out.n = shape.front();
-  out.k = shape.back();
-  const int64_t blocksPerRow = out.k / 32;
+  out.shape = *shape;
+  const int64_t n = shape->n, blocksPerRow = shape->blocksPerRow();
   const int64_t blockBytes = quant::formatInfo(format).blockBytes;
-  const int64_t codeBytes = 32 * out.bits / 8;
-  if (out.k % 32 != 0 ||
-      int64_t(bytes->size()) != out.n * blocksPerRow * blockBytes)
+  const int64_t codeBytes = shape->blockSize * shape->bits / 8;
+  if (shape->k % shape->blockSize != 0 ||
+      int64_t(bytes->size()) != n * blocksPerRow * blockBytes)
     return llvm::createStringError("packed weight '" + weightName(op) +
                                    "' has the wrong number of bytes");
-  out.codes.resize(size_t(out.n * blocksPerRow * codeBytes));
-  out.scales.resize(size_t(out.n * blocksPerRow));
-  for (int64_t b = 0; b < out.n * blocksPerRow; ++b) {
+  out.codes.resize(size_t(n * blocksPerRow * codeBytes));
+  out.scales.resize(size_t(n * blocksPerRow));
+  if (shape->hasZeroPoints)
+    out.zeroPoints.assign(size_t(n * shape->zeroPointRowBytes()), 0);
+  std::optional<quant::MatMulNBitsLayout> layout =
+      quant::matMulNBitsLayout(format);
+  for (int64_t b = 0; b < n * blocksPerRow; ++b) {
     const uint8_t *block = bytes->data() + b * blockBytes;
+    uint8_t *dst = out.codes.data() + b * codeBytes;
+    if (layout) {
+      // {scale; zero point if asymmetric; codes in MatMulNBits' order}.
+      if (layout->fp16Scales) {
+        uint16_t h;
+        std::memcpy(&h, block, 2);
+        out.scales[size_t(b)] = quant::fp16BitsToFp32(h);
+      } else {
+        std::memcpy(&out.scales[size_t(b)], block, 4);
+      }
+      std::memcpy(dst, block + layout->scaleBytes() + layout->zeroPointBytes(),
+                  size_t(codeBytes));
+      if (shape->hasZeroPoints) {
+        const uint8_t zp = block[layout->scaleBytes()];
+        const int64_t row = b / blocksPerRow, j = b % blocksPerRow;
+        uint8_t *zpRow = out.zeroPoints.data() + row * shape->zeroPointRowBytes();
+        if (shape->bits == 8)
+          zpRow[j] = zp;
+        else
+          zpRow[j / 2] |= uint8_t(zp << (4 * (j % 2)));
+      }
+      continue;
+    }
     uint16_t d;
     std::memcpy(&d, block, 2);
     out.scales[size_t(b)] = quant::fp16BitsToFp32(d);
     const uint8_t *qs = block + 2;
-    uint8_t *dst = out.codes.data() + b * codeBytes;
-    if (out.bits == 4) {
+    if (shape->bits == 4) {
       uint8_t codes[32];
       for (int j = 0; j < 16; ++j) {
         codes[j] = qs[j] & 0x0f;

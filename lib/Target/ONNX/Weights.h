@@ -1,8 +1,10 @@
 //===- Weights.h - Reading phi/phiq weights for the ONNX writer -*- C++ -*-===//
 //
 // Finds the op holding a weight's bytes (phi.weight, or phiq.packed_weight
-// behind a phiq.dequantize), reads it as floats, and repacks GGUF Q4_0 and
-// Q8_0 blocks into com.microsoft.MatMulNBits' layout. One tensor at a time.
+// or a deferred phiq.quantize behind a phiq.dequantize), reads it as
+// floats, and lays MatMulNBits blocks (and GGUF's Q4_0 and Q8_0) out as
+// com.microsoft.MatMulNBits' inputs. Deferred weights are packed on the
+// fly, as the GGUF writer does. One tensor at a time.
 //
 //===----------------------------------------------------------------------===//
 #ifndef PHIQ_LIB_TARGET_ONNX_WEIGHTS_H
@@ -20,7 +22,8 @@
 
 namespace phiq::onnx {
 
-/// phi.weight or phiq.packed_weight: the op whose bytes `weight` stands for.
+/// phi.weight, phiq.packed_weight or phiq.quantize: the op whose bytes
+/// `weight` stands for.
 mlir::Operation *weightDataOp(mlir::Value weight);
 
 /// The checkpoint name of the weight (or "inline weight" for dense<>).
@@ -29,7 +32,8 @@ std::string weightName(mlir::Operation *dataOp);
 /// The logical shape (a packed weight's unpacked shape).
 llvm::ArrayRef<int64_t> weightShape(mlir::Operation *dataOp);
 
-/// The block format of a packed weight; nullopt for a float phi.weight.
+/// The block format of a packed or deferred weight; nullopt for a float
+/// phi.weight.
 std::optional<::phiq::quant::BlockFormat> packedFormat(mlir::Operation *dataOp);
 
 /// Every element as fp32, row-major (packed weights decoded exactly as
@@ -40,21 +44,36 @@ llvm::Expected<std::vector<float>> readWeightAsFloats(mlir::Operation *dataOp);
 std::vector<float> transposeMatrix(llvm::ArrayRef<float> values, int64_t rows,
                                    int64_t cols);
 
-/// True for the packed formats MatMulNBits represents exactly: Q4_0 (bits 4,
-/// block 32, symmetric, zero point 8) and Q8_0 (bits 8, zero point 128).
+/// True for the formats MatMulNBits represents exactly: its own (MNB*),
+/// Q4_0 (bits 4, block 32, symmetric, zero point 8) and Q8_0 (bits 8, zero
+/// point 128).
 bool mapsOntoMatMulNBits(::phiq::quant::BlockFormat format);
+
+/// MatMulNBits' attributes for a weight in such a format.
+struct NBitsShape {
+  int64_t bits = 0, blockSize = 32, n = 0, k = 0;
+  bool hasZeroPoints = false;
+  int64_t blocksPerRow() const { return k / blockSize; }
+  /// Bytes of one row of zero points: ceil(blocks * bits / 8).
+  int64_t zeroPointRowBytes() const { return (blocksPerRow() * bits + 7) / 8; }
+};
+std::optional<NBitsShape> nbitsShape(mlir::Operation *dataOp);
 
 /// The inputs of one MatMulNBits for a packed [N, K] weight.
 struct NBitsWeight {
-  int64_t bits = 0, blockSize = 32, n = 0, k = 0;
+  NBitsShape shape;
   /// uint8 [N, K / blockSize, blockSize * bits / 8], low nibble first.
   std::vector<uint8_t> codes;
-  /// [N * K / blockSize], the blocks' fp16 scales widened exactly.
+  /// [N * K / blockSize], the blocks' scales widened exactly.
   std::vector<float> scales;
+  /// uint8 [N, zeroPointRowBytes()], low nibble first, each row padded;
+  /// empty when the zero point is implicit.
+  std::vector<uint8_t> zeroPoints;
 };
 
-/// Repacks a Q4_0 or Q8_0 phiq.packed_weight for MatMulNBits.
-llvm::Expected<NBitsWeight> repackForMatMulNBits(mlir::Operation *packedOp);
+/// Lays a packed or deferred weight in a MatMulNBits format out as
+/// MatMulNBits' inputs.
+llvm::Expected<NBitsWeight> repackForMatMulNBits(mlir::Operation *dataOp);
 
 } // namespace phiq::onnx
 

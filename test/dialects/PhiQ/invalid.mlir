@@ -31,6 +31,44 @@ func.func @scheme_unknown() attributes {s = #phiq.scheme<format = "Q7_K", bits =
 
 // -----
 
+// A MatMulNBits scheme states its zero point encoding exactly.
+// expected-error@+1 {{MNB4_G32_ASYM has zero point encoding u4, not implicit}}
+func.func @scheme_zero_point() attributes {s = #phiq.scheme<format = "MNB4_G32_ASYM", bits = 4, block_size = 32, super_block_size = 0, symmetric = false, scale = "f32", min = "none", grid = "linear", zero_point = "implicit">} {
+  return
+}
+
+// -----
+
+// Left out, the zero point encoding is none, which no MatMulNBits format has.
+// expected-error@+1 {{MNB8_G64_SYM has zero point encoding implicit, not none}}
+func.func @scheme_zero_point_default() attributes {s = #phiq.scheme<format = "MNB8_G64_SYM", bits = 8, block_size = 64, super_block_size = 0, symmetric = true, scale = "f32", min = "none", grid = "linear">} {
+  return
+}
+
+// -----
+
+// expected-error@+1 {{MNB4_G64_SYM_F16 has scale encoding f16, not f32}}
+func.func @scheme_mnb_scale() attributes {s = #phiq.scheme<format = "MNB4_G64_SYM_F16", bits = 4, block_size = 64, super_block_size = 0, symmetric = true, scale = "f32", min = "none", grid = "linear", zero_point = "implicit">} {
+  return
+}
+
+// -----
+
+// expected-error@+1 {{MNB4_G128_ASYM has block_size = 128, not 32}}
+func.func @scheme_mnb_block() attributes {s = #phiq.scheme<format = "MNB4_G128_ASYM", bits = 4, block_size = 32, super_block_size = 0, symmetric = false, scale = "f32", min = "none", grid = "linear", zero_point = "u4">} {
+  return
+}
+
+// -----
+
+// A MatMulNBits row is a whole number of its blocks.
+// expected-error@+1 {{MNB4_G128_SYM packs rows in blocks of 128 elements, but rows here have 192}}
+func.func @mnb_rows(%w: !phiq.blocks<256x192, MNB4_G128_SYM>) {
+  return
+}
+
+// -----
+
 // A K-quant needs rows that are whole 256-element super-blocks.
 // expected-error@+1 {{Q4_K packs rows in blocks of 256 elements, but rows here have 384; use a format with a smaller block (the quantizer's fallback does this) or keep this tensor in F16}}
 func.func @kquant_rows(%w: !phiq.blocks<256x384, Q4_K>) {

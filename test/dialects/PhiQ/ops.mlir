@@ -11,6 +11,28 @@ func.func @scheme() attributes {phiq.scheme = #phiq.scheme<format = "Q4_K", bits
   return
 }
 
+// MatMulNBits schemes carry their zero point encoding; the GGUF ones
+// leave it at its default (none) and print without it.
+// CHECK-LABEL: func.func @mnb_schemes
+// CHECK: a = #phiq.scheme<format = "MNB4_G32_ASYM", bits = 4, block_size = 32, super_block_size = 0, symmetric = false, scale = "f32", min = "none", grid = "linear", zero_point = "u4">
+// CHECK-SAME: b = #phiq.scheme<format = "MNB8_G128_SYM_F16", bits = 8, block_size = 128, super_block_size = 0, symmetric = true, scale = "f16", min = "none", grid = "linear", zero_point = "implicit">
+// CHECK-SAME: c = #phiq.scheme<format = "Q4_0", bits = 4, block_size = 32, super_block_size = 0, symmetric = true, scale = "f16", min = "none", grid = "linear">
+func.func @mnb_schemes() attributes {a = #phiq.scheme<format = "MNB4_G32_ASYM", bits = 4, block_size = 32, super_block_size = 0, symmetric = false, scale = "f32", min = "none", grid = "linear", zero_point = "u4">, b = #phiq.scheme<format = "MNB8_G128_SYM_F16", bits = 8, block_size = 128, super_block_size = 0, symmetric = true, scale = "f16", min = "none", grid = "linear", zero_point = "implicit">, c = #phiq.scheme<format = "Q4_0", bits = 4, block_size = 32, super_block_size = 0, symmetric = true, scale = "f16", min = "none", grid = "linear", zero_point = "none">} {
+  return
+}
+
+// MatMulNBits block formats as types.
+// CHECK-LABEL: func.func @mnb_formats
+// CHECK-SAME: !phiq.blocks<4x64, MNB4_G16_SYM>
+// CHECK-SAME: !phiq.blocks<4x256, MNB4_G128_ASYM_F16>
+// CHECK-SAME: !phiq.blocks<4x64, MNB8_G32_ASYM>
+// CHECK: phiq.quantize %{{.*}} : tensor<8x64xbf16> -> !phiq.blocks<8x64, MNB4_G32_ASYM>
+func.func @mnb_formats(%a: !phiq.blocks<4x64, MNB4_G16_SYM>, %b: !phiq.blocks<4x256, MNB4_G128_ASYM_F16>,
+                       %c: !phiq.blocks<4x64, MNB8_G32_ASYM>, %w: tensor<8x64xbf16>) {
+  %q = phiq.quantize %w : tensor<8x64xbf16> -> !phiq.blocks<8x64, MNB4_G32_ASYM>
+  return
+}
+
 // CHECK-LABEL: func.func @use_blocks
 // CHECK-SAME: (%[[X:.*]]: tensor<?x?x256xf32>, %[[IDS:.*]]: tensor<?x?xi32>, %[[W:.*]]: !phiq.blocks<768x256, Q4_K>, %[[E:.*]]: !phiq.blocks<3520x256, Q8_0>, %[[B:.*]]: tensor<768xf32>)
 // CHECK: phiq.dequantize %[[W]] : !phiq.blocks<768x256, Q4_K> -> tensor<768x256xf32>

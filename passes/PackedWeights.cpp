@@ -1,0 +1,110 @@
+//===- PackedWeights.cpp - Shared steps of the quantization passes -*- C++ -*-//
+//
+// Inserting deferred phiq.quantize ops and packing them into a safetensors
+// store, for --phiq-quantize-weights and --phiq-quantize-onnx alike.
+//
+//===----------------------------------------------------------------------===//
+#include "passes/PackedWeights.h"
+
+#include "dialects/PhiQ/PackWeight.h"
+#include "phiq/Params/Safetensors.h"
+
+#include "mlir/IR/Builders.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+using namespace mlir::phi;
+namespace params = ::phiq::params;
+
+std::string phiq::packJobName(WeightOp op, unsigned index) {
+  if (auto param = dyn_cast<ParamAttr>(op.getValue()))
+    return param.getKey().str();
+  return "inline." + std::to_string(index);
+}
+
+std::vector<mlir::phiq_ir::QuantizeOp>
+phiq::insertQuantizeOps(MutableArrayRef<PackJob> jobs) {
+  std::vector<mlir::phiq_ir::QuantizeOp> result;
+  for (PackJob &job : jobs) {
+    OpBuilder b(job.op->getContext());
+    b.setInsertionPointAfter(job.op);
+    auto blocks = ::mlir::phiq_ir::BlocksType::get(
+        b.getContext(), job.shape,
+        ::mlir::phiq_ir::SchemeAttr::get(b.getContext(), job.format));
+    auto quantize = ::mlir::phiq_ir::QuantizeOp::create(
+        b, job.op.getLoc(), blocks, job.op.getResult());
+    auto dequantize = ::mlir::phiq_ir::DequantizeOp::create(
+        b, job.op.getLoc(), blocks.getLogicalType(), quantize.getResult());
+    if (job.uses.empty())
+      job.op.getResult().replaceAllUsesExcept(dequantize.getResult(),
+                                              quantize);
+    else
+      for (OpOperand *use : job.uses)
+        use->set(dequantize.getResult());
+    result.push_back(quantize);
+  }
+  return result;
+}
+
+LogicalResult phiq::materializePackedWeights(
+    ModelOp model, MutableArrayRef<mlir::phiq_ir::QuantizeOp> quantized,
+    ArrayRef<PackJob> jobs, StringRef output, StringRef storeName) {
+  std::vector<params::TensorLayout> layouts;
+  for (const PackJob &job : jobs)
+    layouts.push_back({job.name, params::DType::U8, {job.bytes}});
+  uint64_t dataBytes = 0;
+  std::string header = params::buildSafetensorsHeader(
+      layouts, {{"format", "phiq-packed-blocks"}}, dataBytes);
+
+  auto temp = llvm::sys::fs::TempFile::create(output + ".tmp-%%%%%%");
+  if (!temp)
+    return model.emitError() << "cannot create a temporary file next to "
+                             << output << ": "
+                             << llvm::toString(temp.takeError());
+  auto discard = [&](InFlightDiagnostic diag) {
+    llvm::consumeError(temp->discard());
+    return diag;
+  };
+  {
+    llvm::raw_fd_ostream os(temp->FD, /*shouldClose=*/false);
+    os.SetBufferSize(1 << 22);
+    os << header;
+    std::vector<uint8_t> blocks;
+    for (auto [quantize, job] : llvm::zip_equal(quantized, jobs)) {
+      blocks.resize(size_t(job.bytes));
+      if (llvm::Error e = ::mlir::phiq_ir::packWeight(quantize, blocks))
+        return discard(quantize.emitError() << llvm::toString(std::move(e)));
+      os.write(reinterpret_cast<const char *>(blocks.data()), blocks.size());
+    }
+    os.flush();
+    if (os.has_error())
+      return discard(model.emitError()
+                     << "cannot write " << output << ": "
+                     << os.error().message());
+  }
+  if (llvm::Error e = temp->keep(output))
+    return model.emitError() << "cannot write " << output << ": "
+                             << llvm::toString(std::move(e));
+
+  OpBuilder b(model.getContext());
+  SmallString<256> path(output);
+  llvm::sys::fs::make_absolute(path);
+  NamedAttrList stores(model.getStores());
+  stores.set(storeName, b.getStringAttr(path));
+  model.setStoresAttr(stores.getDictionary(model.getContext()));
+  for (auto [quantize, job] : llvm::zip_equal(quantized, jobs)) {
+    b.setInsertionPoint(quantize);
+    auto param = ParamAttr::get(
+        b.getStringAttr(storeName), b.getStringAttr(job.name),
+        RankedTensorType::get({job.bytes}, b.getIntegerType(8, false)));
+    auto packed = ::mlir::phiq_ir::PackedWeightOp::create(
+        b, quantize.getLoc(), quantize.getType(), param);
+    quantize.getResult().replaceAllUsesWith(packed.getResult());
+    quantize.erase();
+    Operation *weight = job.op;
+    if (weight->use_empty())
+      weight->erase();
+  }
+  return success();
+}

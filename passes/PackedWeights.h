@@ -1,0 +1,55 @@
+//===- PackedWeights.h - Shared steps of the quantization passes -*- C++ -*-=//
+//
+// Both quantization passes (--phiq-quantize-weights for GGUF's formats,
+// --phiq-quantize-onnx for ONNX Runtime's) end the same way: each chosen
+// weight gets a deferred phiq.quantize and a phiq.dequantize back, and with
+// `output=` the blocks are packed, tensor by tensor, into a safetensors
+// store that phiq.packed_weight ops then read.
+//
+//===----------------------------------------------------------------------===//
+#ifndef PHIQ_PASSES_PACKEDWEIGHTS_H
+#define PHIQ_PASSES_PACKEDWEIGHTS_H
+
+#include "dialects/Phi/PhiOps.h"
+#include "dialects/PhiQ/PhiQOps.h"
+#include "phiq/Quant/BlockFormat.h"
+
+#include "llvm/ADT/SmallVector.h"
+
+#include <string>
+#include <vector>
+
+namespace phiq {
+
+/// One weight a pass stores in blocks.
+struct PackJob {
+  mlir::phi::WeightOp op;
+  /// Its key in the packed store.
+  std::string name;
+  quant::BlockFormat format;
+  llvm::SmallVector<int64_t> shape;
+  int64_t bytes = 0;
+  /// The uses that read the blocks; empty: every use.
+  llvm::SmallVector<mlir::OpOperand *> uses;
+};
+
+/// The weight's name in its store, or a synthetic one for inline weights.
+std::string packJobName(mlir::phi::WeightOp op, unsigned index);
+
+/// Gives every job's weight a phiq.quantize to its blocks and a
+/// phiq.dequantize back, which takes over the job's uses.
+std::vector<mlir::phiq_ir::QuantizeOp>
+insertQuantizeOps(llvm::MutableArrayRef<PackJob> jobs);
+
+/// Packs every phiq.quantize into the safetensors file `output` (through a
+/// temporary file), registers it as the model's store `storeName`, and
+/// replaces each phiq.quantize by a phiq.packed_weight of its bytes.
+mlir::LogicalResult
+materializePackedWeights(mlir::phi::ModelOp model,
+                         llvm::MutableArrayRef<mlir::phiq_ir::QuantizeOp> quantized,
+                         llvm::ArrayRef<PackJob> jobs, llvm::StringRef output,
+                         llvm::StringRef storeName);
+
+} // namespace phiq
+
+#endif // PHIQ_PASSES_PACKEDWEIGHTS_H

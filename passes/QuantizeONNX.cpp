@@ -1,0 +1,115 @@
+//===- QuantizeONNX.cpp - Weights into MatMulNBits blocks -------*- C++ -*-===//
+//
+// --phiq-quantize-onnx: one ONNX Runtime MatMulNBits format for every linear
+// weight (and, on request, the lm_head / embedding uses), decided per use
+// because a tied table may be read as blocks by the lm_head and as floats
+// by the embedding. The packing itself is shared with
+// --phiq-quantize-weights (PackedWeights.h).
+//
+//===----------------------------------------------------------------------===//
+#include "passes/PackedWeights.h"
+#include "passes/Passes.h"
+
+#include "dialects/Phi/PhiOps.h"
+#include "phiq/Quant/BlockFormat.h"
+
+namespace phiq {
+#define GEN_PASS_DEF_QUANTIZEONNX
+#include "passes/Passes.h.inc"
+} // namespace phiq
+
+#define DEBUG_TYPE "phiq-quantize-onnx"
+
+using namespace mlir;
+using namespace mlir::phi;
+namespace quant = ::phiq::quant;
+
+namespace {
+
+struct QuantizeONNX : ::phiq::impl::QuantizeONNXBase<QuantizeONNX> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    auto models = llvm::to_vector(getOperation().getOps<ModelOp>());
+    if (models.size() != 1) {
+      getOperation().emitError()
+          << "phiq-quantize-onnx expects exactly one phi.model, found "
+          << models.size();
+      return signalPassFailure();
+    }
+    if (failed(quantizeModel(models.front())))
+      signalPassFailure();
+  }
+
+  /// Does this use read the weight as a matrix the options quantize?
+  bool quantizesUse(OpOperand &use) {
+    Operation *user = use.getOwner();
+    if (isa<LinearOp, MoeExpertsOp>(user))
+      return true;
+    if (isa<LmHeadOp>(user))
+      return quantizeLmHead;
+    if (isa<EmbeddingOp>(user))
+      return quantizeEmbedding;
+    return false;
+  }
+
+  LogicalResult quantizeModel(ModelOp model) {
+    if (scales != "f32" && scales != "f16")
+      return model.emitError() << "scales must be f32 or f16, got '" << scales
+                               << "'";
+    std::optional<quant::BlockFormat> format = quant::matMulNBitsFormat(
+        int(bits), blockSize, symmetric, scales == "f16");
+    if (!format)
+      return model.emitError()
+             << "no MatMulNBits format has bits = " << int64_t(bits)
+             << " and block-size = " << int64_t(blockSize)
+             << "; 4 bits take blocks of 16, 32, 64 or 128, 8 bits 32, 64 "
+                "or 128";
+
+    std::vector<::phiq::PackJob> jobs;
+    unsigned index = 0;
+    model.walk([&](WeightOp op) {
+      std::string name = ::phiq::packJobName(op, index++);
+      if (op.getType().getRank() < 2)
+        return;
+      SmallVector<OpOperand *> uses;
+      bool all = true;
+      for (OpOperand &use : op.getResult().getUses()) {
+        if (quantizesUse(use))
+          uses.push_back(&use);
+        else
+          all = false;
+      }
+      if (uses.empty())
+        return;
+      const int64_t rowLength = op.getType().getShape().back();
+      if (rowLength % blockSize != 0) {
+        op.emitWarning() << "tensor '" << name << "': rows of " << rowLength
+                         << " elements are not a whole number of "
+                         << int64_t(blockSize) << "-element blocks; kept float";
+        ++numKept;
+        return;
+      }
+      ::phiq::PackJob job{op, name, *format,
+                          SmallVector<int64_t>(op.getType().getShape()), 0,
+                          {}};
+      if (!all)
+        job.uses = std::move(uses);
+      job.bytes = op.getType().getNumElements() / rowLength *
+                  llvm::cantFail(quant::rowBytes(*format, rowLength));
+      jobs.push_back(std::move(job));
+    });
+
+    std::vector<mlir::phiq_ir::QuantizeOp> quantized =
+        ::phiq::insertQuantizeOps(jobs);
+    numQuantized += quantized.size();
+    for (const ::phiq::PackJob &job : jobs)
+      packedBytes += job.bytes;
+    if (output.empty())
+      return success();
+    return ::phiq::materializePackedWeights(model, quantized, jobs, output,
+                                            storeName);
+  }
+};
+
+} // namespace
