@@ -19,6 +19,7 @@
 #include "phiq/Target/GGUF/ExportGGUF.h"
 #include "phiq/Target/GGUF/ImportGGUF.h"
 #include "phiq/Target/HF/Import.h"
+#include "phiq/Target/ONNX/ExportONNX.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
@@ -42,10 +43,16 @@ namespace cl = llvm::cl;
 static cl::opt<std::string>
     input(cl::Positional, cl::Required,
           cl::desc("<Hugging Face folder, GGUF file or .mlir>"));
-static cl::opt<std::string> target("to", cl::desc("output format: gguf"),
-                                   cl::init("gguf"));
-static cl::opt<std::string> type("type", cl::desc("llama.cpp file type"),
-                                 cl::init("Q4_K_M"));
+static cl::opt<std::string>
+    target("to", cl::desc("output format: gguf (a file) or onnx (an ONNX "
+                          "Runtime GenAI folder)"),
+           cl::init("gguf"));
+static cl::opt<std::string>
+    type("type",
+         cl::desc("gguf: a llama.cpp file type (Q4_K_M, Q8_0, ...); onnx: "
+                  "F32, F16, INT4 or INT8 (MatMulNBits), or Q4_0 / Q8_0 "
+                  "(llama.cpp's blocks, the same weights as the GGUF file)"),
+         cl::init("Q4_K_M"));
 static cl::opt<std::string> output("o", cl::Required,
                                    cl::desc("output file"));
 static cl::list<std::string>
@@ -54,6 +61,16 @@ static cl::opt<bool> pure("pure", cl::desc("no mixture rules"));
 static cl::opt<bool> noFallback("no-fallback",
                                 cl::desc("fail instead of falling back"));
 static cl::opt<bool> quiet("quiet", cl::desc("no per-tensor table"));
+static cl::opt<int64_t> blockSize("block-size",
+                                  cl::desc("onnx INT4/INT8: elements per scale "
+                                           "(16, 32, 64, 128)"),
+                                  cl::init(32));
+static cl::opt<bool> symmetric("symmetric",
+                               cl::desc("onnx INT4/INT8: no zero points"));
+static cl::opt<int64_t>
+    accuracyLevel("accuracy-level",
+                  cl::desc("onnx: MatMulNBits accuracy_level (0..4)"),
+                  cl::init(0));
 
 static cl::opt<std::string>
     progress("progress",
@@ -92,6 +109,48 @@ private:
   uint64_t bytes = 0;
 };
 
+/// --to onnx: the type picks the pass (none for F32/F16, MatMulNBits
+/// formats for INT4/INT8, llama.cpp's blocks for Q4_0/Q8_0), and the ONNX
+/// writer packs each deferred weight as it streams it to external data.
+int writeONNX(ModuleOp module, MLIRContext *context) {
+  PassManager pm(context);
+  phiq::onnx::ExportOptions options;
+  options.accuracyLevel = accuracyLevel;
+  if (type == "F16") {
+    options.precision = "fp16";
+  } else if (type == "INT4" || type == "INT8") {
+    phiq::QuantizeONNXOptions onnx;
+    onnx.bits = type == "INT4" ? 4 : 8;
+    onnx.blockSize = blockSize;
+    onnx.symmetric = symmetric;
+    pm.addPass(phiq::createQuantizeONNX(onnx));
+  } else if (type == "Q4_0" || type == "Q8_0") {
+    phiq::QuantizeWeightsOptions gguf;
+    gguf.type = type;
+    gguf.pure = true;
+    pm.addPass(phiq::createQuantizeWeights(gguf));
+  } else if (type != "F32") {
+    return fail("--to onnx --type " + type +
+                ": expected F32, F16, INT4, INT8, Q4_0 or Q8_0");
+  }
+  if (failed(pm.run(module)))
+    return fail("quantization failed (see above)");
+  auto start = std::chrono::steady_clock::now();
+  if (llvm::Error e = phiq::onnx::exportONNX(module, output, options))
+    return fail(llvm::toString(std::move(e)));
+  double seconds = std::chrono::duration<double>(
+                       std::chrono::steady_clock::now() - start)
+                       .count();
+  uint64_t graph = 0, data = 0;
+  llvm::sys::fs::file_size(output + "/model.onnx", graph);
+  llvm::sys::fs::file_size(output + "/model.onnx.data", data);
+  llvm::outs() << fmt::format(
+      "{} ONNX model: model.onnx {} bytes, model.onnx.data {} bytes in "
+      "{:.2f} s\n",
+      type.getValue(), graph, data, seconds);
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -100,8 +159,8 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(argc, argv,
                               "PhiQ one-shot quantizer: checkpoint in, "
                               "runtime file out\n");
-  if (target != "gguf")
-    return fail("--to " + target + " is not supported yet (gguf is)");
+  if (target != "gguf" && target != "onnx")
+    return fail("--to " + target + ": expected gguf or onnx");
 
   DialectRegistry registry;
   phiq::registerAllDialects(registry);
@@ -133,6 +192,9 @@ int main(int argc, char **argv) {
   if (models.size() != 1)
     return fail(input + ": expected exactly one phi.model");
   phi::ModelOp model = models.front();
+
+  if (target == "onnx")
+    return writeONNX(*module, &context);
 
   // Decide every tensor's format; the packing itself is deferred to the
   // writer, which quantizes each tensor straight into the output file.

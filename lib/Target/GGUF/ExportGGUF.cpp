@@ -425,6 +425,11 @@ Error phiq::gguf::exportGGUF(ModuleOp module, StringRef path,
     int64_t rows = 1;
     for (int64_t d : shape.drop_back())
       rows *= d;
+    if (quant::formatInfo(format).ggmlType < 0)
+      return fail("tensor '" + name + "' is in " +
+                  quant::formatInfo(format).name +
+                  ", an ONNX Runtime format llama.cpp cannot read; quantize "
+                  "with --phiq-quantize-weights for GGUF");
     auto rowBytes = quant::rowBytes(format, shape.back());
     if (!rowBytes)
       return fail("tensor '" + name + "': " +
