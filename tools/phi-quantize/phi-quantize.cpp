@@ -180,6 +180,22 @@ int main(int argc, char **argv) {
     if (!imported)
       return fail(llvm::toString(imported.takeError()));
     module = std::move(*imported);
+    // Blocks are not re-quantized: that would stack a second rounding on
+    // the first (llama-quantize needs --allow-requantize for it).
+    std::string packed;
+    module->walk([&](mlir::phiq_ir::PackedWeightOp op) {
+      using phiq::quant::BlockFormat;
+      BlockFormat format = op.getType().getScheme().getBlockFormat();
+      bool isFloat = format == BlockFormat::F32 || format == BlockFormat::F16 ||
+                     format == BlockFormat::BF16;
+      if (packed.empty() && !isFloat)
+        packed = "tensor '" + op.getBytes().getKey().str() + "' is " +
+                 phiq::quant::formatInfo(format).name.str();
+    });
+    if (!packed.empty())
+      return fail(input + ": already quantized (" + packed +
+                  "); phi-quantize takes F32, F16 or BF16 GGUF files, or "
+                  "the checkpoint");
   } else {
     llvm::SourceMgr sourceMgr;
     SourceMgrDiagnosticHandler handler(sourceMgr, &context);
