@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include "passes/PackedWeights.h"
 #include "passes/Passes.h"
+#include "passes/SingleModel.h"
 
 #include "dialects/Phi/PhiOps.h"
 #include "phiq/Quant/BlockFormat.h"
@@ -30,14 +31,9 @@ struct QuantizeONNX : ::phiq::impl::QuantizeONNXBase<QuantizeONNX> {
   using Base::Base;
 
   void runOnOperation() override {
-    auto models = llvm::to_vector(getOperation().getOps<ModelOp>());
-    if (models.size() != 1) {
-      getOperation().emitError()
-          << "phiq-quantize-onnx expects exactly one phi.model, found "
-          << models.size();
-      return signalPassFailure();
-    }
-    if (failed(quantizeModel(models.front())))
+    mlir::FailureOr<ModelOp> model =
+        ::phiq::getSingleModel(getOperation(), "phiq-quantize-onnx");
+    if (failed(model) || failed(quantizeModel(*model)))
       signalPassFailure();
   }
 

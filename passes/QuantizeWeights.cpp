@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
+#include "passes/SingleModel.h"
 #include "passes/PackedWeights.h"
 
 #include "dialects/Phi/PhiOps.h"
@@ -52,14 +53,9 @@ struct QuantizeWeights
   using Base::Base;
 
   void runOnOperation() override {
-    auto models = llvm::to_vector(getOperation().getOps<ModelOp>());
-    if (models.size() != 1) {
-      getOperation().emitError()
-          << "phiq-quantize-weights expects exactly one phi.model, found "
-          << models.size();
-      return signalPassFailure();
-    }
-    if (failed(quantizeModel(models.front())))
+    mlir::FailureOr<ModelOp> model =
+        ::phiq::getSingleModel(getOperation(), "phiq-quantize-weights");
+    if (failed(model) || failed(quantizeModel(*model)))
       signalPassFailure();
   }
 

@@ -229,34 +229,36 @@ llvm::Expected<std::unique_ptr<Executor>> Executor::create(ModelOp model,
           return WalkResult::interrupt();
         }
       }
-    } else if (auto packed = dyn_cast<mlir::phiq_ir::PackedWeightOp>(op)) {
-      // Packed weights are decoded once, exactly as llama.cpp decodes them;
-      // phiq.dequantize and phiq.linear both read the decoded copy.
-      auto tensor = resolveParam(packed.getBytes(), op);
-      if (!tensor) {
-        error = opError(op, llvm::toString(tensor.takeError()));
-        return WalkResult::interrupt();
+    } else if (isa<mlir::phiq_ir::PackedWeightOp, mlir::phiq_ir::QuantizeOp>(
+                   op)) {
+      // Blocks are decoded once, exactly as llama.cpp decodes them;
+      // phiq.dequantize and phiq.linear both read the decoded copy. A
+      // deferred quantization is packed first, so the model computes with
+      // exactly the blocks a writer would emit.
+      auto blocksType = cast<mlir::phiq_ir::BlocksType>(op->getResult(0).getType());
+      std::vector<uint8_t> packedHere;
+      ArrayRef<uint8_t> blocks;
+      if (auto packed = dyn_cast<mlir::phiq_ir::PackedWeightOp>(op)) {
+        auto tensor = resolveParam(packed.getBytes(), op);
+        if (!tensor) {
+          error = opError(op, llvm::toString(tensor.takeError()));
+          return WalkResult::interrupt();
+        }
+        blocks = (*tensor)->data;
+      } else {
+        packedHere.resize(static_cast<size_t>(blocksType.getTotalBytes()));
+        if (Error e = mlir::phiq_ir::packWeight(
+                cast<mlir::phiq_ir::QuantizeOp>(op), packedHere)) {
+          error = opError(op, llvm::toString(std::move(e)));
+          return WalkResult::interrupt();
+        }
+        blocks = packedHere;
       }
-      mlir::phiq_ir::BlocksType type = packed.getType();
-      std::vector<float> &out = exec->weights[packed.getResult()];
-      out.resize(size_t(type.getNumRows() * type.getRowLength()));
-      ::phiq::quant::dequantize(type.getScheme().getBlockFormat(),
-                                (*tensor)->data, type.getNumRows(),
-                                type.getRowLength(), out);
-    } else if (auto quantize = dyn_cast<mlir::phiq_ir::QuantizeOp>(op)) {
-      // A deferred quantization is packed now and decoded like any packed
-      // weight: the model computes with exactly the blocks a writer would
-      // emit.
-      mlir::phiq_ir::BlocksType type = quantize.getType();
-      std::vector<uint8_t> blocks(static_cast<size_t>(type.getTotalBytes()));
-      if (Error e = mlir::phiq_ir::packWeight(quantize, blocks)) {
-        error = opError(op, llvm::toString(std::move(e)));
-        return WalkResult::interrupt();
-      }
-      std::vector<float> &out = exec->weights[quantize.getResult()];
-      out.resize(size_t(type.getNumRows() * type.getRowLength()));
-      ::phiq::quant::dequantize(type.getScheme().getBlockFormat(), blocks,
-                                type.getNumRows(), type.getRowLength(), out);
+      std::vector<float> &out = exec->weights[op->getResult(0)];
+      out.resize(size_t(blocksType.getNumRows() * blocksType.getRowLength()));
+      ::phiq::quant::dequantize(blocksType.getScheme().getBlockFormat(), blocks,
+                                blocksType.getNumRows(),
+                                blocksType.getRowLength(), out);
     } else if (auto attn = dyn_cast<AttentionOp>(op)) {
       exec->attentionIndex[op] = exec->attentionOps.size();
       exec->attentionOps.push_back(attn);
