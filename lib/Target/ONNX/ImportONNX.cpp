@@ -76,7 +76,8 @@ bool isKnownOp(const ::onnx::NodeProto &node) {
       "Pow",       "Range",      "Reciprocal", "ReduceMean",  "Reshape",
       "Shape",     "Sigmoid",    "Sin",        "Slice",       "Softmax",
       "Split",     "Sqrt",       "Sub",        "Transpose",   "Unsqueeze",
-      "Where",     "LayerNormalization"};
+      "Where",     "LayerNormalization", "GatherND", "CumSum", "Not",
+      "Max",       "Squeeze",    "Neg"};
   return known.contains(node.op_type());
 }
 
@@ -313,6 +314,14 @@ public:
   std::optional<int64_t> window;
   bool tied = false;
   std::optional<double> softmaxScale;
+  /// What the exporter put before the checkpoint names ("m." when
+  /// torch.onnx.export exported a wrapper module).
+  std::string prefix;
+  /// torch.onnx.export keeps only the embedding and norm names; each
+  /// linear's [in, out] initializer is then found by its place in the
+  /// residual stream (checkpoint weight name -> initializer).
+  bool structural = false;
+  llvm::StringMap<std::string> structuralWeights;
 
 private:
   Location loc(StringRef name) {
@@ -326,7 +335,7 @@ private:
   /// keep norm scales in fp32 under `name.fp32`).
   const params::TensorRef *floatTensor(StringRef name, std::string &found) {
     for (StringRef suffix : {"", ".fp32", ".fp16"}) {
-      found = (name + suffix).str();
+      found = (prefix + name + suffix).str();
       if (const params::TensorRef *t = graph.getFile().lookupTensor(found))
         return t;
     }
@@ -340,6 +349,8 @@ private:
   FailureOr<Value> nbitsWeight(StringRef name, int64_t out, int64_t in,
                                StringRef why);
   FailureOr<Value> norm(StringRef name, Value x);
+  LogicalResult mapStructure();
+  FailureOr<RopeAttr> readTorchRope();
   FailureOr<double> epsilonOf(StringRef weightName);
   FailureOr<RotaryTable> table(StringRef cosName, StringRef sinName);
   double ropeTheta();
@@ -499,7 +510,29 @@ FailureOr<Value> Importer::nbitsWeight(StringRef name, int64_t out, int64_t in,
 FailureOr<Value> Importer::linear(StringRef name, Value x, int64_t out,
                                   int64_t in, StringRef why) {
   Value w;
-  if (graph.getFile().lookupTensor(name)) {
+  if (structural) {
+    auto it = structuralWeights.find(name);
+    if (it == structuralWeights.end())
+      return fail(path() + ": found no MatMul for '" + name + "'");
+    const params::TensorRef *t = graph.getFile().lookupTensor(it->second);
+    if (!t || ArrayRef<int64_t>(t->shape) != ArrayRef<int64_t>{in, out})
+      return fail(path() + ": initializer '" + it->second + "' (the " + name +
+                  " of the graph) has dims " +
+                  dimsString(t ? ArrayRef<int64_t>(t->shape)
+                               : ArrayRef<int64_t>()) +
+                  ", expected [" + Twine(in) + ", " + Twine(out) + "] from " +
+                  why);
+    Type element = t->dtype == params::DType::F16 ? Type(b.getF16Type())
+                   : t->dtype == params::DType::BF16 ? Type(b.getBF16Type())
+                                                     : Type(b.getF32Type());
+    used.insert(it->second);
+    // W^T as stored, read through the store's transposed view.
+    auto attr = ParamAttr::get(
+        b.getStringAttr(storeName),
+        b.getStringAttr(it->second + kTransposedSuffix.str()),
+        RankedTensorType::get({out, in}, element));
+    w = WeightOp::create(b, loc(name), attr).getResult();
+  } else if (graph.getFile().lookupTensor(name)) {
     // A float matrix: [out, in] through Transpose(perm = [1, 0]) into MatMul
     // (the layout phi.linear reads, mapped as it is).
     for (const ::onnx::NodeProto *user : graph.users(name))
@@ -586,8 +619,12 @@ FailureOr<Value> Importer::norm(StringRef name, Value x) {
 }
 
 LogicalResult Importer::readSizes() {
-  const params::TensorRef *embed =
-      graph.getFile().lookupTensor("model.embed_tokens.weight");
+  const params::TensorRef *embed = nullptr;
+  for (const params::TensorRef &t : graph.getFile().getTensors())
+    if (StringRef(t.name).ends_with("model.embed_tokens.weight")) {
+      embed = &t;
+      prefix = StringRef(t.name).drop_back(25).str();
+    }
   if (!embed || embed->shape.size() != 2)
     return fail(path() + ": missing the embedding table initializer "
                          "'model.embed_tokens.weight' [vocab, hidden]");
@@ -605,7 +642,21 @@ LogicalResult Importer::readSizes() {
     return fail(path() + ": no 'model.layers.0.input_layernorm.weight': "
                          "not a Phi-3 decoder");
   // Projection sizes from layer 0 (float dims or MatMulNBits' N and K).
+  if (!graph.getFile().lookupTensor("model.layers.0.self_attn.qkv_proj.weight") &&
+      !graph.getFile().lookupTensor(
+          "model.layers.0.self_attn.qkv_proj.weight.qweight")) {
+    structural = true;
+    if (failed(mapStructure()))
+      return failure();
+  }
   auto sizesOf = [&](StringRef name) -> std::optional<std::pair<int64_t, int64_t>> {
+    if (structural) {
+      auto it = structuralWeights.find(name);
+      if (it == structuralWeights.end())
+        return std::nullopt;
+      const params::TensorRef *t = graph.getFile().lookupTensor(it->second);
+      return std::make_pair(t->shape[1], t->shape[0]);
+    }
     if (const params::TensorRef *t = graph.getFile().lookupTensor(name))
       if (t->shape.size() == 2)
         return std::make_pair(t->shape[0], t->shape[1]);
@@ -652,10 +703,17 @@ LogicalResult Importer::readSizes() {
                 Twine(qDim) + ", qkv: " + Twine(qkvDim) + ")");
   // Softmax scale: Softmax(Where(mask, Mul(MatMul(Q, K^T), s), floor)).
   for (const ::onnx::NodeProto &node : graph.getFile().getModel().graph().node()) {
+    // PhiQ: Less(query - key, window); torch: Greater(key, query - window).
     if (node.op_type() == "Less" && node.input_size() == 2) {
       const ::onnx::NodeProto *sub = graph.producer(node.input(0));
       if (sub && sub->op_type() == "Sub")
         if (auto w = graph.scalar(node.input(1)))
+          window = int64_t(*w);
+    }
+    if (node.op_type() == "Greater" && node.input_size() == 2) {
+      const ::onnx::NodeProto *sub = graph.producer(node.input(1));
+      if (sub && sub->op_type() == "Sub")
+        if (auto w = graph.scalar(sub->input(1)))
           window = int64_t(*w);
     }
     if (node.op_type() != "Softmax" || softmaxScale)
@@ -664,6 +722,14 @@ LogicalResult Importer::readSizes() {
     const ::onnx::NodeProto *p = graph.producer(in);
     if (p && p->op_type() == "Where")
       p = graph.producer(graph.throughCasts(p->input(1)));
+    // torch: Softmax(Add(Mul(Q K^T, scale), mask)).
+    if (p && p->op_type() == "Add")
+      for (int i = 0; i < 2; ++i)
+        if (const ::onnx::NodeProto *m = graph.producer(p->input(i));
+            m && m->op_type() == "Mul") {
+          p = m;
+          break;
+        }
     if (p && (p->op_type() == "Mul" || p->op_type() == "Div"))
       for (int i = 0; i < 2; ++i)
         if (auto s = graph.scalar(p->input(i))) {
@@ -675,6 +741,215 @@ LogicalResult Importer::readSizes() {
     return fail(path() + ": cannot find the attention's softmax scale "
                          "(Softmax of Mul(Q K^T, scale))");
   return success();
+}
+
+LogicalResult Importer::mapStructure() {
+  // The output of the Mul by norm scale `weightName`, and the x the norm
+  // reads: Mul(scale, Mul(x, Reciprocal(Sqrt(...)))).
+  auto normOf = [&](StringRef weightName, std::string &out,
+                    std::string &x) -> LogicalResult {
+    std::string found;
+    if (!floatTensor(weightName, found))
+      return fail(path() + ": missing the norm scale '" + prefix + weightName +
+                  "'");
+    for (const ::onnx::NodeProto *user : graph.users(found)) {
+      if (user->op_type() != "Mul")
+        continue;
+      const std::string &other =
+          user->input(0) == found ? user->input(1) : user->input(0);
+      const ::onnx::NodeProto *scaled = graph.producer(graph.throughCasts(other));
+      if (!scaled || scaled->op_type() != "Mul")
+        continue;
+      for (int i = 0; i < 2; ++i) {
+        const ::onnx::NodeProto *r = graph.producer(scaled->input(1 - i));
+        if (r && r->op_type() == "Reciprocal") {
+          out = user->output(0);
+          x = graph.throughCasts(scaled->input(i));
+          return success();
+        }
+      }
+    }
+    return fail(path() + ": the scale '" + found + "' is not applied as an "
+                "RMS norm (Mul(scale, Mul(x, Reciprocal(Sqrt(mean + eps)))))");
+  };
+  // B of the MatMul that multiplies `value` by an initializer.
+  auto matmulOf = [&](StringRef value, StringRef what) -> FailureOr<std::string> {
+    for (const ::onnx::NodeProto *user : graph.users(value))
+      if (user->op_type() == "MatMul" && user->input(0) == value)
+        if (const params::TensorRef *t =
+                graph.getFile().lookupTensor(user->input(1));
+            t && t->shape.size() == 2)
+          return user->input(1);
+    return fail(path() + ": no MatMul by a weight initializer reads '" +
+                value + "' (" + what + ")");
+  };
+  // The Add of the residual stream `resid` and a MatMul by a weight: its B
+  // and its output.
+  auto residualOf = [&](StringRef resid, std::string &weight, std::string &out,
+                        StringRef what) -> LogicalResult {
+    for (const ::onnx::NodeProto *user : graph.users(resid)) {
+      if (user->op_type() != "Add" || user->input_size() != 2)
+        continue;
+      const std::string &other =
+          user->input(0) == resid ? user->input(1) : user->input(0);
+      const ::onnx::NodeProto *p = graph.producer(other);
+      if (p && p->op_type() == "MatMul" &&
+          graph.getFile().lookupTensor(p->input(1))) {
+        weight = p->input(1);
+        out = user->output(0);
+        return success();
+      }
+    }
+    return fail(path() + ": the residual stream '" + resid +
+                "' is not added to a MatMul by a weight (" + what + ")");
+  };
+
+  std::string resid;
+  for (const ::onnx::NodeProto *user :
+       graph.users(prefix + "model.embed_tokens.weight"))
+    if (user->op_type() == "Gather")
+      resid = user->output(0);
+  if (resid.empty())
+    return fail(path() + ": the embedding table is not read by a Gather");
+  for (int64_t l = 0; l < layers; ++l) {
+    std::string p = "model.layers." + std::to_string(l) + ".";
+    std::string n1, x1, n2, x2, mid, next;
+    if (failed(normOf(p + "input_layernorm.weight", n1, x1)))
+      return failure();
+    if (x1 != resid)
+      return fail(path() + ": layer " + Twine(l) + "'s input norm reads '" +
+                  x1 + "', not the residual stream '" + resid + "'");
+    auto qkv = matmulOf(n1, p + "self_attn.qkv_proj");
+    if (failed(qkv) ||
+        failed(residualOf(resid, structuralWeights[p + "self_attn.o_proj.weight"],
+                          mid, p + "self_attn.o_proj")) ||
+        failed(normOf(p + "post_attention_layernorm.weight", n2, x2)))
+      return failure();
+    if (x2 != mid)
+      return fail(path() + ": layer " + Twine(l) +
+                  "'s post-attention norm reads '" + x2 +
+                  "', not the residual stream '" + mid + "'");
+    auto gateUp = matmulOf(n2, p + "mlp.gate_up_proj");
+    if (failed(gateUp) ||
+        failed(residualOf(mid, structuralWeights[p + "mlp.down_proj.weight"],
+                          next, p + "mlp.down_proj")))
+      return failure();
+    structuralWeights[p + "self_attn.qkv_proj.weight"] = *qkv;
+    structuralWeights[p + "mlp.gate_up_proj.weight"] = *gateUp;
+    resid = next;
+  }
+  std::string nf, xf;
+  if (failed(normOf("model.norm.weight", nf, xf)))
+    return failure();
+  if (xf != resid)
+    return fail(path() + ": the final norm reads '" + xf +
+                "', not the residual stream '" + resid + "'");
+  for (const ::onnx::NodeProto *user : graph.users(nf))
+    if (user->op_type() == "MatMul" && user->input(0) == nf &&
+        graph.getFile().lookupTensor(user->input(1)))
+      structuralWeights["lm_head.weight"] = user->input(1);
+  return success();
+}
+
+FailureOr<RopeAttr> Importer::readTorchRope() {
+  // cos(Concat(f, f)) * factor with f = Transpose(MatMul(inv_freq, pos)).
+  const ::onnx::NodeProto *cosNode = nullptr;
+  for (const ::onnx::NodeProto &node : graph.getFile().getModel().graph().node())
+    if (node.op_type() == "Cos" && !cosNode)
+      cosNode = &node;
+  std::vector<double> invFreq;
+  if (cosNode) {
+    const ::onnx::NodeProto *cat = graph.producer(cosNode->input(0));
+    const ::onnx::NodeProto *t =
+        cat && cat->op_type() == "Concat" && cat->input_size() == 2 &&
+                cat->input(0) == cat->input(1)
+            ? graph.producer(cat->input(0))
+            : nullptr;
+    const ::onnx::NodeProto *mm =
+        t && t->op_type() == "Transpose" ? graph.producer(t->input(0)) : nullptr;
+    if (mm && mm->op_type() == "MatMul")
+      for (int i = 0; i < 2 && invFreq.empty(); ++i)
+        if (auto v = graph.constant(mm->input(i)))
+          invFreq = *v;
+  }
+  if (invFreq.empty())
+    return fail(path() + ": found neither cos/sin tables nor the "
+                         "cos(Concat(f, f)) of f = inv_freq x positions");
+  double scale = 1.0;
+  for (const ::onnx::NodeProto *user : graph.users(cosNode->output(0)))
+    if (user->op_type() == "Mul")
+      for (int i = 0; i < 2; ++i)
+        if (auto sc = graph.scalar(user->input(i)))
+          scale = *sc;
+  const int64_t rotaryDim = 2 * int64_t(invFreq.size());
+  if (!side.config)
+    return fail(path() + ": the graph computes the rotary angles from one "
+                         "inv_freq; the context lengths and the other rope "
+                         "factors are not in it: put the model's config.json "
+                         "beside it");
+  const llvm::json::Object &c = *side.config;
+  const llvm::json::Object *scaling = c.getObject("rope_scaling");
+  if (!scaling)
+    scaling = c.getObject("rope_parameters");
+  auto maxPos = c.getInteger("max_position_embeddings");
+  auto original = c.getInteger("original_max_position_embeddings");
+  if (!original && scaling)
+    original = scaling->getInteger("original_max_position_embeddings");
+  if (!maxPos)
+    return fail(side.configPath + ": needs max_position_embeddings");
+  const float base = float(ropeTheta());
+  auto freqAt = [&](size_t i) {
+    return std::pow(base, float(2 * int64_t(i)) / float(rotaryDim));
+  };
+  std::optional<StringRef> type;
+  if (scaling) {
+    type = scaling->getString("rope_type");
+    if (!type)
+      type = scaling->getString("type");
+  }
+  if (!type || *type == "default") {
+    for (size_t i = 0; i < invFreq.size(); ++i)
+      if (float(invFreq[i]) != 1.0f / freqAt(i))
+        return fail(path() + ": inv_freq[" + Twine(i) + "] = " +
+                    std::to_string(invFreq[i]) + " is not 1 / rope_theta^(2i/d) for " +
+                    side.configPath + "'s rope_theta");
+    return RopeAttr::get(b.getContext(), RopeKind::Default,
+                         b.getF64FloatAttr(ropeTheta()), rotaryDim, *maxPos,
+                         *maxPos, b.getF64FloatAttr(scale), DenseF64ArrayAttr(),
+                         DenseF64ArrayAttr(), FloatAttr());
+  }
+  if (*type != "longrope" || !original)
+    return fail(side.configPath + ": rope type '" + *type +
+                "' is not one PhiQ reads from a torch export");
+  // torch.export traces one branch of longrope's switch: inv_freq holds
+  // the short factors. They are checked against config.json's, and the
+  // long ones (not in the graph) are config.json's.
+  auto factorsFrom = [&](StringRef key) {
+    SmallVector<double> f;
+    if (const llvm::json::Array *a = scaling->getArray(key))
+      for (const llvm::json::Value &v : *a)
+        if (auto d = v.getAsNumber())
+          f.push_back(*d);
+    return f;
+  };
+  SmallVector<double> shortF = factorsFrom("short_factor"),
+                      longF = factorsFrom("long_factor");
+  if (shortF.size() != invFreq.size() || longF.size() != invFreq.size())
+    return fail(side.configPath + ": expected " + Twine(invFreq.size()) +
+                " short and long rope factors (rotary_dim / 2 of the graph)");
+  for (size_t i = 0; i < invFreq.size(); ++i)
+    if (1.0f / (float(shortF[i]) * freqAt(i)) != float(invFreq[i]))
+      return fail(path() + ": the graph's inv_freq[" + Twine(i) + "] = " +
+                  std::to_string(invFreq[i]) + " is not that of " + side.configPath +
+                  "'s short_factor " + std::to_string(shortF[i]));
+  double implied =
+      RopeAttr::impliedAttentionFactor(RopeKind::LongRope, *original, *maxPos);
+  double attention = float(implied) == float(scale) ? implied : scale;
+  return RopeAttr::get(b.getContext(), RopeKind::LongRope,
+                       b.getF64FloatAttr(ropeTheta()), rotaryDim, *original,
+                       *maxPos, b.getF64FloatAttr(attention),
+                       b.getDenseF64ArrayAttr(shortF),
+                       b.getDenseF64ArrayAttr(longF), FloatAttr());
 }
 
 FailureOr<RotaryTable> Importer::table(StringRef cosName, StringRef sinName) {
@@ -745,6 +1020,8 @@ double Importer::ropeTheta() {
 }
 
 FailureOr<RopeAttr> Importer::readRope() {
+  if (!graph.initializer("cos_cache_short") && !graph.initializer("cos_cache"))
+    return readTorchRope();
   const bool longrope = graph.initializer("cos_cache_short") != nullptr;
   auto shortT = longrope ? table("cos_cache_short", "sin_cache_short")
                          : table("cos_cache", "sin_cache");
@@ -820,10 +1097,10 @@ FailureOr<Value> Importer::build(Value ids) {
   if (failed(rope))
     return failure();
   // The embedding: Gather(table, input_ids).
+  const std::string embedName = prefix + "model.embed_tokens.weight";
   bool gathered = false;
-  for (const ::onnx::NodeProto *user : graph.users("model.embed_tokens.weight"))
-    gathered |= user->op_type() == "Gather" && user->input(0) ==
-                                                   "model.embed_tokens.weight";
+  for (const ::onnx::NodeProto *user : graph.users(embedName))
+    gathered |= user->op_type() == "Gather" && user->input(0) == embedName;
   if (!gathered)
     return fail(path() + ": 'model.embed_tokens.weight' is not read by a "
                          "Gather (the token embedding)");
@@ -882,7 +1159,7 @@ FailureOr<Value> Importer::build(Value ids) {
   if (failed(normed))
     return failure();
   std::string head = "lm_head.weight";
-  if (graph.getFile().lookupTensor(head) ||
+  if (structuralWeights.count(head) || graph.getFile().lookupTensor(head) ||
       graph.getFile().lookupTensor(head + ".qweight")) {
     auto logits = linear(head, *normed, vocab, hidden, "vocab x hidden");
     if (failed(logits))
@@ -909,7 +1186,7 @@ FailureOr<Value> Importer::build(Value ids) {
   }
   // Tied: the head multiplies by the embedding table (Gemm transB).
   bool headReadsTable = false;
-  for (const ::onnx::NodeProto *user : graph.users("model.embed_tokens.weight"))
+  for (const ::onnx::NodeProto *user : graph.users(embedName))
     headReadsTable |= user->op_type() == "Gemm" || user->op_type() == "MatMul" ||
                       user->op_type() == "Transpose";
   if (!headReadsTable)
@@ -926,7 +1203,7 @@ LogicalResult Importer::checkAllUsed() {
     StringRef name = t.name;
     if (used.contains(name) || name.starts_with("/model/constants/"))
       continue;
-    if (name.starts_with("model.") || name.starts_with("lm_head") ||
+    if (name.contains("model.") || name.contains("lm_head") ||
         t.numElements() > 4096)
       return fail(path() + ": initializer '" + name + "' " +
                   dimsString(t.shape) +

@@ -19,6 +19,9 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 
+#include <cstring>
+#include <mutex>
+
 using namespace phiq::onnx;
 namespace params = phiq::params;
 using llvm::StringRef;
@@ -187,7 +190,9 @@ public:
     llvm::sort(sortedNames);
   }
   const params::TensorRef *lookup(StringRef name) const override {
-    return file->lookupTensor(name);
+    if (!name.ends_with(kTransposedSuffix))
+      return file->lookupTensor(name);
+    return transposed(name.drop_back(kTransposedSuffix.size()));
   }
   std::vector<StringRef> names() const override { return sortedNames; }
   StringRef path() const override { return file->getPath(); }
@@ -196,8 +201,41 @@ public:
   }
 
 private:
+  /// The [cols, rows] copy of 2-D float initializer `base`, made once.
+  const params::TensorRef *transposed(StringRef base) const {
+    const params::TensorRef *t = file->lookupTensor(base);
+    if (!t || t->shape.size() != 2 ||
+        (t->dtype != params::DType::F32 && t->dtype != params::DType::F16 &&
+         t->dtype != params::DType::BF16))
+      return nullptr;
+    std::lock_guard<std::mutex> lock(mutex);
+    std::unique_ptr<Derived> &slot = derived[base];
+    if (slot)
+      return &slot->ref;
+    slot = std::make_unique<Derived>();
+    const int64_t rows = t->shape[0], cols = t->shape[1];
+    const size_t size = params::dtypeSize(t->dtype);
+    slot->bytes.resize(t->data.size());
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c)
+        std::memcpy(&slot->bytes[size_t(c * rows + r) * size],
+                    &t->data[size_t(r * cols + c) * size], size);
+    slot->ref = *t;
+    slot->ref.name = (base + kTransposedSuffix).str();
+    slot->ref.shape = {cols, rows};
+    slot->ref.data = slot->bytes;
+    slot->ref.mapped = false;
+    return &slot->ref;
+  }
+
+  struct Derived {
+    std::vector<uint8_t> bytes;
+    params::TensorRef ref;
+  };
   std::unique_ptr<ONNXModelFile> file;
   std::vector<StringRef> sortedNames;
+  mutable std::mutex mutex;
+  mutable llvm::StringMap<std::unique_ptr<Derived>> derived;
 };
 } // namespace
 

@@ -55,6 +55,12 @@ private:
 /// does not read (strings, complex, 4-bit and 8-bit floats).
 std::optional<params::DType> dtypeOfONNXType(int32_t type);
 
+/// `name + kTransposedSuffix` names the transpose of 2-D float initializer
+/// `name`. torch.onnx.export constant-folds a Linear's W^T into an [in, out]
+/// initializer; phi.linear reads [out, in], so the store makes that one
+/// copy (once, when first looked up). Every other tensor is mapped.
+inline constexpr llvm::StringLiteral kTransposedSuffix = "^T";
+
 /// Opens `path` (a model.onnx) as a parameter store.
 llvm::Expected<std::unique_ptr<params::ParamStore>>
 openONNXStore(llvm::StringRef path);
