@@ -14,6 +14,8 @@
 #include "phiq/Target/GGUF/ImportGGUF.h"
 #include "phiq/Target/HF/Import.h"
 #include "phiq/Target/ONNX/ExportONNX.h"
+#include "phiq/Target/ONNX/ImportONNX.h"
+#include "phiq/Target/ONNX/ONNXStore.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -26,7 +28,10 @@ void phiq::registerAllDialects(mlir::DialectRegistry &registry) {
   registerAllParamStores();
 }
 
-void phiq::registerAllParamStores() { phiq::gguf::registerGGUFStore(); }
+void phiq::registerAllParamStores() {
+  phiq::gguf::registerGGUFStore();
+  phiq::onnx::registerONNXStore();
+}
 
 void phiq::registerAllPasses() {
   mlir::registerCanonicalizerPass();
@@ -41,6 +46,7 @@ void phiq::registerAllTranslations() {
     phiq::gguf::registerPhiToGGUFTranslation();
     phiq::onnx::registerPhiToONNXTranslation();
     phiq::gguf::registerImportGGUFTranslation();
+    phiq::onnx::registerImportONNXTranslation();
     registerAllParamStores();
     return true;
   }();

@@ -154,6 +154,20 @@ llvm::Error quantizeRows(BlockFormat format, int64_t rows, int64_t cols,
 void dequantize(BlockFormat format, llvm::ArrayRef<uint8_t> src, int64_t rows,
                 int64_t cols, llvm::MutableArrayRef<float> dst);
 
+/// Decodes a MatMulNBits weight stored planar, as ONNX Runtime keeps it:
+///   codes  [rows, K / blockSize, blockSize * bits / 8] (low nibble first),
+///   scales [rows * K / blockSize] (f32, or f16 when layout.fp16Scales),
+///   zeroPoints [rows, ceil(blocks * bits / 8)] (low nibble first, each row
+///   padded), empty for the symmetric formats (zp = 2^(bits-1)),
+/// into w[r, c] = scale * (q - zp), exactly as the interleaved blocks of the
+/// same format decode. Sizes are preconditions (asserted).
+void dequantizeMatMulNBitsPlanar(const MatMulNBitsLayout &layout,
+                                 llvm::ArrayRef<uint8_t> codes,
+                                 llvm::ArrayRef<uint8_t> scales,
+                                 llvm::ArrayRef<uint8_t> zeroPoints,
+                                 int64_t rows, int64_t cols,
+                                 llvm::MutableArrayRef<float> dst);
+
 /// sum over elements of importance[c] * (x[r, c] - dequantize(q)[r, c])^2,
 /// importance[c] = 1 when null: the weighted error the quantizers minimize.
 /// Accumulated in double.
