@@ -14,6 +14,7 @@
 #include "phiq/Target/GGUF/ImportGGUF.h"
 #include "phiq/Target/HF/Import.h"
 #include "phiq/Target/ONNX/ExportONNX.h"
+#include "phiq/Target/OpenVINO/ExportOpenVINO.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -40,6 +41,7 @@ void phiq::registerAllTranslations() {
     phiq::hf::registerImportHFTranslation();
     phiq::gguf::registerPhiToGGUFTranslation();
     phiq::onnx::registerPhiToONNXTranslation();
+    phiq::openvino::registerPhiToOpenVINOTranslation();
     phiq::gguf::registerImportGGUFTranslation();
     registerAllParamStores();
     return true;
