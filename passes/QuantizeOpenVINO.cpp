@@ -14,6 +14,8 @@
 #include "dialects/Phi/PhiOps.h"
 #include "phiq/Quant/BlockFormat.h"
 
+#include "llvm/Support/FormatVariadic.h"
+
 namespace phiq {
 #define GEN_PASS_DEF_QUANTIZEOPENVINO
 #include "passes/Passes.h.inc"
@@ -55,7 +57,7 @@ struct QuantizeOpenVINO : ::phiq::impl::QuantizeOpenVINOBase<QuantizeOpenVINO> {
                                << mode << "'";
     if (ratio != 1.0)
       return model.emitError()
-             << "ratio " << ratio
+             << "ratio " << llvm::formatv("{0}", double(ratio)).str()
              << " is not supported: only ratio=1.0 (every weight in 4 bits) "
                 "is reproducible without NNCF's data-dependent layer ranking";
     std::optional<quant::BlockFormat> format =

@@ -91,6 +91,10 @@ private:
   Output maskFor(std::optional<int64_t> window);
   Output rotate(Output x, std::pair<Output, Output> cs, int64_t headDim,
                 int64_t rotaryDim);
+  /// A weight's layer name: its checkpoint name, with "_N" appended when a
+  /// tied table is written twice (float for the Gather, blocks for the
+  /// lm_head), so that layer names stay unique.
+  std::string layerName(Operation *data);
   Output i64(llvm::ArrayRef<int64_t> v, bool scalar = false) {
     return b.constI64(v, scalar);
   }
@@ -104,10 +108,20 @@ private:
   bool lengthsMade = false;
   llvm::DenseMap<Value, Output> values;
   llvm::DenseMap<Operation *, Output> weights;
+  llvm::StringMap<unsigned> weightNameUses;
   llvm::DenseMap<Attribute, std::pair<Output, Output>> rotaries;
   std::map<int64_t, Output> masks;
   unsigned layer = 0, inlineWeights = 0;
 };
+
+std::string DecoderEmitter::layerName(Operation *data) {
+  std::string name = onnxw::weightName(data);
+  if (name == "inline weight")
+    name = "weight_" + std::to_string(inlineWeights++);
+  if (unsigned uses = weightNameUses[name]++)
+    name += "_" + std::to_string(uses);
+  return name;
+}
 
 Expected<Output> DecoderEmitter::floatConstant(Operation *data,
                                                bool forceF32) {
@@ -115,9 +129,7 @@ Expected<Output> DecoderEmitter::floatConstant(Operation *data,
   if (!floats)
     return floats.takeError();
   SmallVector<int64_t> shape(onnxw::weightShape(data));
-  std::string name = onnxw::weightName(data);
-  if (name == "inline weight")
-    name = "weight_" + std::to_string(inlineWeights++);
+  std::string name = layerName(data);
   if (forceF32 || options.weights == "fp32")
     return b.constant(name, ET::f32, shape, encodeFloats(*floats, ET::f32));
   auto half = b.constant(name + "_compressed", ET::f16, shape,
@@ -134,7 +146,7 @@ Expected<Output> DecoderEmitter::lowBitMatrix(Operation *data) {
     return w.takeError();
   const onnxw::NBitsShape &s = w->shape;
   const int64_t groups = s.blocksPerRow();
-  std::string name = onnxw::weightName(data);
+  std::string name = layerName(data);
   std::optional<quant::MatMulNBitsLayout> layout =
       quant::matMulNBitsLayout(*onnxw::packedFormat(data));
   // Q4_0 and Q8_0 (no layout) carry fp16 scales.
@@ -212,8 +224,9 @@ Expected<Output> DecoderEmitter::weightValue(Value weight) {
                   quant::formatInfo(*format).name +
                   ", which OpenVINO IR cannot hold exactly (it stores 4/8-bit "
                   "codes with one scale and zero point per group); quantize "
-                  "for OpenVINO with --phiq-quantize-openvino, or pass "
-                  "--allow-requantize to write it as f16");
+                  "for OpenVINO with --phiq-quantize-openvino, or write it "
+                  "as f16 with --allow-requantize (phi-translate: "
+                  "--openvino-allow-requantize)");
     // Requantize: the decoded values, rounded to f16; the added error is
     // reported.
     auto floats = onnxw::readWeightAsFloats(data);
@@ -230,7 +243,7 @@ Expected<Output> DecoderEmitter::weightValue(Value weight) {
         std::max(report.worstRequantizeError,
                  ref > 0 ? std::sqrt(err / ref) : 0.0);
     SmallVector<int64_t> shape(onnxw::weightShape(data));
-    auto half = b.constant(onnxw::weightName(data) + "_compressed", ET::f16,
+    auto half = b.constant(layerName(data) + "_compressed", ET::f16,
                            shape, encodeFloats(*floats, ET::f16));
     if (!half)
       return half.takeError();

@@ -105,7 +105,7 @@ TEST(NNCF, codes_scales_and_zero_points_equal_nncf_rounding) {
     }
     std::vector<uint8_t> bytes = quantizeRow(format, row);
     std::vector<float> decoded(row.size());
-    llvm::cantFail(dequantize(format, bytes, 1, int64_t(row.size()), decoded));
+    dequantize(format, bytes, 1, int64_t(row.size()), decoded);
     for (int64_t g = 0; g < 6; ++g) {
       Reference ref = nncfGroup(row.data() + g * l.blockSize, int(l.blockSize),
                                 l.symmetric);
