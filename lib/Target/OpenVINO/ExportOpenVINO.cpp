@@ -136,8 +136,10 @@ Expected<Output> DecoderEmitter::floatConstant(Operation *data,
                          encodeFloats(*floats, ET::f16));
   if (!half)
     return half.takeError();
-  return b.addLayer("Convert", "opset1", {*half}, {ET::f32},
-                    {{"destination_type", "f32"}}, name)[0];
+  Output out = b.addLayer("Convert", "opset1", {*half}, {ET::f32},
+                          {{"destination_type", "f32"}}, name)[0];
+  b.markDecompression(out);
+  return out;
 }
 
 Expected<Output> DecoderEmitter::lowBitMatrix(Operation *data) {
@@ -249,6 +251,7 @@ Expected<Output> DecoderEmitter::weightValue(Value weight) {
       return half.takeError();
     out = b.add("Convert", "opset1", {*half}, ET::f32,
                 {{"destination_type", "f32"}});
+    b.markDecompression(*out);
   } else {
     // Norm weights and biases stay f32, as optimum-intel keeps them.
     out = floatConstant(data, /*forceF32=*/!matrix);

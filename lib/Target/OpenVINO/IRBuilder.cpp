@@ -111,7 +111,8 @@ std::vector<Output> IRBuilder::addLayer(llvm::StringRef type,
     name = llvm::formatv("{0}/{1}_{2}", scope, type,
                          counters[(scope + "/" + type).str()]++)
                .str();
-  Layer layer{name, type.str(), opset.str(), std::move(attrs), {}, {}, {}};
+  Layer layer{name, type.str(), opset.str(), std::move(attrs), {}, {}, {},
+              false};
   for (auto [i, in] : llvm::enumerate(inputs)) {
     layer.inputs.push_back(in.type);
     edges.push_back({in.layer, in.port, id, int(i)});
@@ -246,6 +247,9 @@ Error IRBuilder::finish(
         os << " " << key << "=\"" << escape(value) << "\"";
       os << " />\n";
     }
+    if (layer.decompression)
+      os << "\t\t\t<rt_info>\n\t\t\t\t<attribute name=\"decompression\" "
+            "version=\"0\" />\n\t\t\t</rt_info>\n";
     if (!layer.inputs.empty()) {
       os << "\t\t\t<input>\n";
       for (auto [port, type] : llvm::enumerate(layer.inputs))

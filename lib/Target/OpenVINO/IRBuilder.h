@@ -69,6 +69,12 @@ public:
   /// A layer with no outputs that the model keeps (Assign).
   void sink(llvm::StringRef type, llvm::StringRef opset, Output input,
             Attrs attrs);
+  /// Marks `value`'s layer with the "decompression" rt_info attribute that
+  /// ov.save_model(compress_to_fp16=True) puts on its f16 -> f32 Converts,
+  /// which keeps OpenVINO from folding the weights back to f32.
+  void markDecompression(Output value) {
+    layers[size_t(value.layer)].decompression = true;
+  }
   /// Gives `value`'s port the tensor name `name`.
   void nameOutput(Output value, llvm::StringRef name);
 
@@ -95,6 +101,7 @@ private:
     std::vector<ElementType> inputs;
     std::vector<ElementType> outputs;
     std::vector<std::string> outputNames;
+    bool decompression = false;
   };
   Output smallConstant(ElementType type, llvm::ArrayRef<int64_t> shape,
                        llvm::ArrayRef<uint8_t> bytes);
