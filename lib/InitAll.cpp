@@ -16,6 +16,7 @@
 #include "phiq/Target/ONNX/ExportONNX.h"
 #include "phiq/Target/ONNX/ImportONNX.h"
 #include "phiq/Target/ONNX/ONNXStore.h"
+#include "phiq/Target/OpenVINO/ExportOpenVINO.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -45,6 +46,7 @@ void phiq::registerAllTranslations() {
     phiq::hf::registerImportHFTranslation();
     phiq::gguf::registerPhiToGGUFTranslation();
     phiq::onnx::registerPhiToONNXTranslation();
+    phiq::openvino::registerPhiToOpenVINOTranslation();
     phiq::gguf::registerImportGGUFTranslation();
     phiq::onnx::registerImportONNXTranslation();
     registerAllParamStores();

@@ -47,6 +47,13 @@ constexpr int64_t mnbBlockBytes(int bits, int64_t block, bool symmetric,
    quantizeRowMNB<BITS, BLOCK, SYM, F16>,                                      \
    dequantizeRowMNB<BITS, BLOCK, SYM, F16>}
 
+// NNCF groups: MatMulNBits' bytes with fp16 scales, NNCF's rounding.
+#define PHIQ_NNCF(BITS, BLOCK, SYM, NAME)                                       \
+  {BlockFormat::NAME,                                                          \
+   {#NAME, -1, BLOCK, mnbBlockBytes(BITS, BLOCK, SYM, true), false},           \
+   quantizeRowNNCF<BITS, BLOCK, SYM>,                                          \
+   dequantizeRowMNB<BITS, BLOCK, SYM, true>}
+
 // Block sizes and type ids are ggml's (ggml.h, ggml-common.h).
 const FormatEntry kFormats[] = {
     {BlockFormat::F32,
@@ -133,7 +140,12 @@ const FormatEntry kFormats[] = {
     PHIQ_MNB(8, 128, false, false, MNB8_G128_ASYM),
     PHIQ_MNB(8, 128, true, true, MNB8_G128_SYM_F16),
     PHIQ_MNB(8, 128, false, true, MNB8_G128_ASYM_F16),
+    PHIQ_NNCF(4, 64, false, NNCF_U4_G64),
+    PHIQ_NNCF(4, 128, false, NNCF_U4_G128),
+    PHIQ_NNCF(4, 64, true, NNCF_I4_G64),
+    PHIQ_NNCF(4, 128, true, NNCF_I4_G128),
 };
+#undef PHIQ_NNCF
 #undef PHIQ_MNB
 
 const FormatEntry &entry(BlockFormat format) {
@@ -168,11 +180,32 @@ llvm::ArrayRef<BlockFormat> matMulNBitsFormats() {
   static const std::vector<BlockFormat> formats = [] {
     std::vector<BlockFormat> all;
     for (const FormatEntry &e : kFormats)
-      if (e.info.ggmlType < 0)
+      if (e.info.name.starts_with("MNB"))
         all.push_back(e.format);
     return all;
   }();
   return formats;
+}
+
+llvm::ArrayRef<BlockFormat> nncfFormats() {
+  static const std::vector<BlockFormat> formats = [] {
+    std::vector<BlockFormat> all;
+    for (const FormatEntry &e : kFormats)
+      if (e.info.name.starts_with("NNCF"))
+        all.push_back(e.format);
+    return all;
+  }();
+  return formats;
+}
+
+std::optional<BlockFormat> nncfFormat(int bits, int64_t groupSize,
+                                      bool symmetric) {
+  for (BlockFormat format : nncfFormats()) {
+    MatMulNBitsLayout l = *matMulNBitsLayout(format);
+    if (l.bits == bits && l.blockSize == groupSize && l.symmetric == symmetric)
+      return format;
+  }
+  return std::nullopt;
 }
 
 const FormatInfo &formatInfo(BlockFormat format) { return entry(format).info; }
@@ -181,9 +214,17 @@ std::optional<MatMulNBitsLayout> matMulNBitsLayout(BlockFormat format) {
   const FormatInfo &info = formatInfo(format);
   if (info.ggmlType >= 0)
     return std::nullopt;
-  // The name spells the parameters: MNB<bits>_G<block>_<SYM|ASYM>[_F16].
+  // The name spells the parameters: MNB<bits>_G<block>_<SYM|ASYM>[_F16],
+  // NNCF_<U4|I4>_G<group> (fp16 scales; I4 is symmetric).
   llvm::StringRef name = info.name;
   MatMulNBitsLayout layout;
+  if (name.starts_with("NNCF")) {
+    layout.bits = 4;
+    layout.blockSize = info.blockElements;
+    layout.symmetric = name.starts_with("NNCF_I");
+    layout.fp16Scales = true;
+    return layout;
+  }
   layout.bits = name.starts_with("MNB8") ? 8 : 4;
   layout.blockSize = info.blockElements;
   layout.symmetric = name.contains("_SYM");

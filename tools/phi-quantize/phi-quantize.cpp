@@ -20,6 +20,7 @@
 #include "phiq/Target/GGUF/ImportGGUF.h"
 #include "phiq/Target/HF/Import.h"
 #include "phiq/Target/ONNX/ExportONNX.h"
+#include "phiq/Target/OpenVINO/ExportOpenVINO.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
@@ -44,14 +45,17 @@ static cl::opt<std::string>
     input(cl::Positional, cl::Required,
           cl::desc("<Hugging Face folder, GGUF file or .mlir>"));
 static cl::opt<std::string>
-    target("to", cl::desc("output format: gguf (a file) or onnx (an ONNX "
-                          "Runtime GenAI folder)"),
+    target("to", cl::desc("output format: gguf (a file), onnx (an ONNX "
+                          "Runtime GenAI folder) or openvino (an OpenVINO "
+                          "IR folder for openvino-genai)"),
            cl::init("gguf"));
 static cl::opt<std::string>
     type("type",
          cl::desc("gguf: a llama.cpp file type (Q4_K_M, Q8_0, ...); onnx: "
                   "F32, F16, INT4 or INT8 (MatMulNBits), or Q4_0 / Q8_0 "
-                  "(llama.cpp's blocks, the same weights as the GGUF file)"),
+                  "(llama.cpp's blocks, the same weights as the GGUF file); "
+                  "openvino: F32, F16, INT4_ASYM or INT4_SYM (NNCF's "
+                  "groups)"),
          cl::init("Q4_K_M"));
 static cl::opt<std::string> output("o", cl::Required,
                                    cl::desc("output file"));
@@ -65,6 +69,15 @@ static cl::opt<int64_t> blockSize("block-size",
                                   cl::desc("onnx INT4/INT8: elements per scale "
                                            "(16, 32, 64, 128)"),
                                   cl::init(32));
+static cl::opt<int64_t>
+    groupSize("group-size",
+              cl::desc("openvino INT4_ASYM/INT4_SYM: elements per scale "
+                       "(64, 128)"),
+              cl::init(128));
+static cl::opt<bool> allowRequantize(
+    "allow-requantize",
+    cl::desc("openvino: write weights in formats OpenVINO cannot hold "
+             "exactly as f16 and report the error added"));
 static cl::opt<bool> symmetric("symmetric",
                                cl::desc("onnx INT4/INT8: no zero points"));
 static cl::opt<int64_t>
@@ -151,6 +164,48 @@ int writeONNX(ModuleOp module, MLIRContext *context) {
   return 0;
 }
 
+/// --to openvino: F32/F16 float weights, or NNCF's INT4 groups
+/// (--phiq-quantize-openvino); the writer packs each deferred weight as it
+/// streams it into openvino_model.bin.
+int writeOpenVINO(ModuleOp module, MLIRContext *context) {
+  PassManager pm(context);
+  phiq::openvino::ExportOptions options;
+  options.allowRequantize = allowRequantize;
+  if (type == "F16") {
+    options.weights = "fp16";
+  } else if (type == "INT4_ASYM" || type == "INT4_SYM") {
+    phiq::QuantizeOpenVINOOptions ov;
+    ov.mode = type == "INT4_ASYM" ? "int4_asym" : "int4_sym";
+    ov.groupSize = groupSize;
+    pm.addPass(phiq::createQuantizeOpenVINO(ov));
+  } else if (type != "F32") {
+    return fail("--to openvino --type " + type +
+                ": expected F32, F16, INT4_ASYM or INT4_SYM");
+  }
+  if (failed(pm.run(module)))
+    return fail("quantization failed (see above)");
+  auto start = std::chrono::steady_clock::now();
+  auto report = phiq::openvino::exportOpenVINO(module, output, options);
+  if (!report)
+    return fail(llvm::toString(report.takeError()));
+  double seconds = std::chrono::duration<double>(
+                       std::chrono::steady_clock::now() - start)
+                       .count();
+  uint64_t xml = 0, bin = 0;
+  llvm::sys::fs::file_size(output + "/openvino_model.xml", xml);
+  llvm::sys::fs::file_size(output + "/openvino_model.bin", bin);
+  llvm::outs() << fmt::format(
+      "{} OpenVINO model: openvino_model.xml {} bytes, openvino_model.bin {} "
+      "bytes in {:.2f} s\n",
+      type.getValue(), xml, bin, seconds);
+  if (report->requantized)
+    llvm::outs() << fmt::format("requantized {} tensors to f16 (worst "
+                                "relative RMS error added {:.2e})\n",
+                                report->requantized,
+                                report->worstRequantizeError);
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -159,8 +214,8 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(argc, argv,
                               "PhiQ one-shot quantizer: checkpoint in, "
                               "runtime file out\n");
-  if (target != "gguf" && target != "onnx")
-    return fail("--to " + target + ": expected gguf or onnx");
+  if (target != "gguf" && target != "onnx" && target != "openvino")
+    return fail("--to " + target + ": expected gguf, onnx or openvino");
 
   DialectRegistry registry;
   phiq::registerAllDialects(registry);
@@ -211,6 +266,8 @@ int main(int argc, char **argv) {
 
   if (target == "onnx")
     return writeONNX(*module, &context);
+  if (target == "openvino")
+    return writeOpenVINO(*module, &context);
 
   // Decide every tensor's format; the packing itself is deferred to the
   // writer, which quantizes each tensor straight into the output file.

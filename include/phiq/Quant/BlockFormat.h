@@ -53,10 +53,21 @@ enum class BlockFormat {
   MNB8_G32_SYM, MNB8_G32_ASYM, MNB8_G32_SYM_F16, MNB8_G32_ASYM_F16,
   MNB8_G64_SYM, MNB8_G64_ASYM, MNB8_G64_SYM_F16, MNB8_G64_ASYM_F16,
   MNB8_G128_SYM, MNB8_G128_ASYM, MNB8_G128_SYM_F16, MNB8_G128_ASYM_F16,
+  // NNCF's compress_weights groups for OpenVINO IR (NNCF.cpp): the bytes of
+  // MNB4_G<group>_<ASYM|SYM>_F16, rounded as NNCF rounds. U4 is INT4_ASYM
+  // (u4 codes and zero point), I4 is INT4_SYM (i4 codes).
+  NNCF_U4_G64, NNCF_U4_G128, NNCF_I4_G64, NNCF_I4_G128,
 };
 
 /// Every GGUF (ggml) format, in the order of the enum.
 llvm::ArrayRef<BlockFormat> allBlockFormats();
+
+/// Every NNCF format, in the order of the enum.
+llvm::ArrayRef<BlockFormat> nncfFormats();
+
+/// The NNCF format with these parameters (bits 4, groups of 64 or 128).
+std::optional<BlockFormat> nncfFormat(int bits, int64_t groupSize,
+                                      bool symmetric);
 
 /// Every MatMulNBits format, in the order of the enum.
 llvm::ArrayRef<BlockFormat> matMulNBitsFormats();
@@ -98,7 +109,9 @@ struct MatMulNBitsLayout {
   int midCode() const { return 1 << (bits - 1); }
 };
 
-/// The layout of a MatMulNBits format; nullopt for the GGUF formats.
+/// The layout of a MatMulNBits or NNCF format (an NNCF group is stored
+/// exactly as the MatMulNBits block of the same shape with fp16 scales);
+/// nullopt for the GGUF formats.
 std::optional<MatMulNBitsLayout> matMulNBitsLayout(BlockFormat format);
 
 /// The MatMulNBits format with these parameters, if PhiQ has one (bits 4
