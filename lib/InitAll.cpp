@@ -13,6 +13,8 @@
 #include "phiq/Target/GGUF/GGUFStore.h"
 #include "phiq/Target/GGUF/ImportGGUF.h"
 #include "phiq/Target/HF/Import.h"
+#include "phiq/Target/MLX/ExportMLX.h"
+#include "phiq/Target/MLX/ImportMLX.h"
 #include "phiq/Target/ONNX/ExportONNX.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -26,7 +28,10 @@ void phiq::registerAllDialects(mlir::DialectRegistry &registry) {
   registerAllParamStores();
 }
 
-void phiq::registerAllParamStores() { phiq::gguf::registerGGUFStore(); }
+void phiq::registerAllParamStores() {
+  phiq::gguf::registerGGUFStore();
+  phiq::mlx::registerMLXStore();
+}
 
 void phiq::registerAllPasses() {
   mlir::registerCanonicalizerPass();
@@ -40,7 +45,9 @@ void phiq::registerAllTranslations() {
     phiq::hf::registerImportHFTranslation();
     phiq::gguf::registerPhiToGGUFTranslation();
     phiq::onnx::registerPhiToONNXTranslation();
+    phiq::mlx::registerPhiToMLXTranslation();
     phiq::gguf::registerImportGGUFTranslation();
+    phiq::mlx::registerImportMLXTranslation();
     registerAllParamStores();
     return true;
   }();

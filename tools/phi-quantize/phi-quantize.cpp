@@ -19,6 +19,8 @@
 #include "phiq/Target/GGUF/ExportGGUF.h"
 #include "phiq/Target/GGUF/ImportGGUF.h"
 #include "phiq/Target/HF/Import.h"
+#include "phiq/Target/MLX/ExportMLX.h"
+#include "phiq/Target/MLX/ImportMLX.h"
 #include "phiq/Target/ONNX/ExportONNX.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -42,16 +44,17 @@ namespace cl = llvm::cl;
 
 static cl::opt<std::string>
     input(cl::Positional, cl::Required,
-          cl::desc("<Hugging Face folder, GGUF file or .mlir>"));
+          cl::desc("<Hugging Face folder, mlx-lm folder, GGUF file or .mlir>"));
 static cl::opt<std::string>
-    target("to", cl::desc("output format: gguf (a file) or onnx (an ONNX "
-                          "Runtime GenAI folder)"),
+    target("to", cl::desc("output format: gguf (a file), onnx (an ONNX "
+                          "Runtime GenAI folder) or mlx (an mlx-lm folder)"),
            cl::init("gguf"));
 static cl::opt<std::string>
     type("type",
          cl::desc("gguf: a llama.cpp file type (Q4_K_M, Q8_0, ...); onnx: "
                   "F32, F16, INT4 or INT8 (MatMulNBits), or Q4_0 / Q8_0 "
-                  "(llama.cpp's blocks, the same weights as the GGUF file)"),
+                  "(llama.cpp's blocks, the same weights as the GGUF file); "
+                  "mlx: F32, F16, BF16, or INT2..INT8 (MLX affine groups)"),
          cl::init("Q4_K_M"));
 static cl::opt<std::string> output("o", cl::Required,
                                    cl::desc("output file"));
@@ -71,6 +74,16 @@ static cl::opt<int64_t>
     accuracyLevel("accuracy-level",
                   cl::desc("onnx: MatMulNBits accuracy_level (0..4)"),
                   cl::init(0));
+
+static cl::opt<int64_t>
+    groupSize("group-size",
+              cl::desc("mlx INT<bits>: elements per scale and bias (32, 64, "
+                       "128)"),
+              cl::init(64));
+static cl::opt<bool> allowRequantize(
+    "allow-requantize",
+    cl::desc("mlx: re-quantize weights already in formats MLX cannot hold "
+             "(GGUF's) instead of refusing them, reporting the error added"));
 
 static cl::opt<std::string>
     progress("progress",
@@ -151,6 +164,51 @@ int writeONNX(ModuleOp module, MLIRContext *context) {
   return 0;
 }
 
+/// --to mlx: F32/F16/BF16 write float tensors of that type; INT<bits>
+/// quantizes every matrix mlx-lm quantizes into MLX affine groups, and the
+/// writer splits the groups into mlx-lm's weight / scales / biases.
+int writeMLX(ModuleOp module, MLIRContext *context) {
+  PassManager pm(context);
+  phiq::mlx::ExportOptions options;
+  options.allowRequantize = allowRequantize;
+  options.requantizeGroupSize = groupSize;
+  options.onRequantize = [](llvm::StringRef tensor, llvm::StringRef from,
+                            double relativeRmse) {
+    llvm::outs() << fmt::format("re-quantized {} from {}: relative RMS "
+                                "error {:.5f}\n",
+                                tensor.str(), from.str(), relativeRmse);
+  };
+  llvm::StringRef t = type;
+  int bits = 0;
+  if (t == "F32" || t == "F16" || t == "BF16") {
+    options.dtype = t.lower();
+  } else if (t.consume_front("INT") && !t.getAsInteger(10, bits)) {
+    phiq::QuantizeMLXOptions mlx;
+    mlx.bits = bits;
+    mlx.groupSize = groupSize;
+    options.requantizeBits = bits;
+    pm.addPass(phiq::createQuantizeMLX(mlx));
+  } else {
+    return fail("--to mlx --type " + type +
+                ": expected F32, F16, BF16 or INT2, INT3, INT4, INT5, INT6, "
+                "INT8");
+  }
+  if (failed(pm.run(module)))
+    return fail("quantization failed (see above)");
+  auto start = std::chrono::steady_clock::now();
+  if (llvm::Error e = phiq::mlx::exportMLX(module, output, options))
+    return fail(llvm::toString(std::move(e)));
+  double seconds = std::chrono::duration<double>(
+                       std::chrono::steady_clock::now() - start)
+                       .count();
+  uint64_t data = 0;
+  llvm::sys::fs::file_size(output + "/model.safetensors", data);
+  llvm::outs() << fmt::format(
+      "{} MLX model: model.safetensors {} bytes in {:.2f} s\n",
+      type.getValue(), data, seconds);
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -159,8 +217,8 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(argc, argv,
                               "PhiQ one-shot quantizer: checkpoint in, "
                               "runtime file out\n");
-  if (target != "gguf" && target != "onnx")
-    return fail("--to " + target + ": expected gguf or onnx");
+  if (target != "gguf" && target != "onnx" && target != "mlx")
+    return fail("--to " + target + ": expected gguf, onnx or mlx");
 
   DialectRegistry registry;
   phiq::registerAllDialects(registry);
@@ -169,7 +227,11 @@ int main(int argc, char **argv) {
   OwningOpRef<ModuleOp> module;
   std::string sourceStore;
   if (llvm::sys::fs::is_directory(input)) {
-    auto imported = phiq::hf::importCheckpoint(input, &context);
+    // An mlx-lm folder imports with its quantized modules packed in MLX
+    // formats (--to mlx writes them back as they are).
+    auto imported = phiq::mlx::isMLXFolder(input)
+                        ? phiq::mlx::importMLX(input, &context)
+                        : phiq::hf::importCheckpoint(input, &context);
     if (!imported)
       return fail(llvm::toString(imported.takeError()));
     module = std::move(*imported);
@@ -192,7 +254,8 @@ int main(int argc, char **argv) {
         packed = "tensor '" + op.getBytes().getKey().str() + "' is " +
                  phiq::quant::formatInfo(format).name.str();
     });
-    if (!packed.empty())
+    // --to mlx --allow-requantize decodes and re-quantizes them on purpose.
+    if (!packed.empty() && !(target == "mlx" && allowRequantize))
       return fail(input + ": already quantized (" + packed +
                   "); phi-quantize takes F32, F16 or BF16 GGUF files, or "
                   "the checkpoint");
@@ -211,6 +274,8 @@ int main(int argc, char **argv) {
 
   if (target == "onnx")
     return writeONNX(*module, &context);
+  if (target == "mlx")
+    return writeMLX(*module, &context);
 
   // Decide every tensor's format; the packing itself is deferred to the
   // writer, which quantizes each tensor straight into the output file.

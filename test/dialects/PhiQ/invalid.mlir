@@ -157,3 +157,27 @@ func.func @quantize_element(%w: tensor<4x32xi8>) {
   %p = phiq.quantize %w : tensor<4x32xi8> -> !phiq.blocks<4x32, Q8_0>
   return
 }
+
+// -----
+
+// An MLX scheme's scale and bias (min) share the model's float type.
+// expected-error@+1 {{MLX4_G64_BF16 has min encoding bf16, not none}}
+func.func @scheme_mlx_bias() attributes {s = #phiq.scheme<format = "MLX4_G64_BF16", bits = 4, block_size = 64, super_block_size = 0, symmetric = false, scale = "bf16", min = "none", grid = "linear">} {
+  return
+}
+
+// -----
+
+// An MLX scheme states its group size exactly.
+// expected-error@+1 {{MLX3_G128_F16 has block_size = 128, not 64}}
+func.func @scheme_mlx_group() attributes {s = #phiq.scheme<format = "MLX3_G128_F16", bits = 3, block_size = 64, super_block_size = 0, symmetric = false, scale = "f16", min = "f16", grid = "linear">} {
+  return
+}
+
+// -----
+
+// An MLX row is a whole number of its groups.
+// expected-error@+1 {{MLX4_G64_F32 packs rows in blocks of 64 elements, but rows here have 96}}
+func.func @mlx_rows(%w: !phiq.blocks<8x96, MLX4_G64_F32>) {
+  return
+}
