@@ -7,6 +7,7 @@ usage:
   mlx_check.py bytes DIR CHECKPOINT
   mlx_check.py config DIR
   mlx_check.py longrope IN.mlir OUT.mlir
+  mlx_check.py mutate DIR OUT (--drop TENSOR | --bits N)
 
 ppl: mlx_lm.load(DIR) builds the model the way mlx-lm always does (its
 phi3 / phimoe classes, nn.quantize from config.json's `quantization`); its
@@ -182,6 +183,23 @@ def longrope(src, dst):
     return True
 
 
+def mutate(folder, out, how, arg):
+    """A broken copy of an MLX folder: one tensor left out, or config.json's
+    default bits changed so that it disagrees with the tensors."""
+    import shutil
+    import mlx.core as mx
+    shutil.copytree(folder, out)
+    if how == "--drop":
+        tensors = mx.load(f"{out}/model.safetensors")
+        del tensors[arg]
+        mx.save_safetensors(f"{out}/model.safetensors", tensors, metadata={"format": "mlx"})
+    else:
+        config = json.load(open(f"{out}/config.json"))
+        config["quantization"]["bits"] = int(arg)
+        json.dump(config, open(f"{out}/config.json", "w"), indent=2)
+    return True
+
+
 def main(argv):
     if len(argv) < 2:
         print(__doc__)
@@ -194,6 +212,8 @@ def main(argv):
         return 0 if generate(argv[2], argv[3]) else 1
     if mode == "bytes":
         return 0 if bytes_check(argv[2], argv[3]) else 1
+    if mode == "mutate":
+        return 0 if mutate(argv[2], argv[3], argv[4], argv[5]) else 1
     if mode == "longrope":
         return 0 if longrope(argv[2], argv[3]) else 1
     if mode == "config":

@@ -24,7 +24,11 @@ int main(int argc, char **argv) {
                                            "--onnx-tokenizer",
                                            "-onnx-tokenizer",
                                            "--gguf-tokenizer",
-                                           "-gguf-tokenizer"};
+                                           "-gguf-tokenizer",
+                                           "--mlx-out",
+                                           "-mlx-out",
+                                           "--mlx-checkpoint",
+                                           "-mlx-checkpoint"};
   std::vector<std::string> storage(argv, argv + argc);
   for (size_t i = 1; i < storage.size(); ++i) {
     const std::string &arg = storage[i];

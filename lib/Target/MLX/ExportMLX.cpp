@@ -334,7 +334,7 @@ llvm::Expected<std::vector<Entry>> collectEntries(phi::ModelOp model,
       return fail("tensor '" + tensor + "' is stored as " +
                   quant::formatInfo(*first).name +
                   ", which MLX's affine groups cannot hold exactly; quantize "
-                  "with --phiq-quantize-mlx, or pass --allow-requantize to "
+                  "with --phiq-quantize-mlx, or pass --mlx-allow-requantize (phi-quantize: --allow-requantize) to "
                   "decode and re-quantize it (adding error)");
     std::optional<quant::BlockFormat> target = quant::mlxAffineFormat(
         options.requantizeBits, options.requantizeGroupSize,

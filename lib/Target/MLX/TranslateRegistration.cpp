@@ -30,17 +30,17 @@ llvm::cl::opt<std::string>
                          "tensor's own type), f32, f16 or bf16"),
           llvm::cl::init("auto"));
 llvm::cl::opt<bool> allowRequantize(
-    "allow-requantize",
+    "mlx-allow-requantize",
     llvm::cl::desc("--phi-to-mlx: decode weights in formats MLX cannot hold "
                    "(GGUF's, ONNX Runtime's) and re-quantize them, reporting "
                    "the error added"));
 llvm::cl::opt<int> requantizeBits(
     "mlx-requantize-bits",
-    llvm::cl::desc("bits of the MLX groups --allow-requantize makes"),
+    llvm::cl::desc("bits of the MLX groups --mlx-allow-requantize makes"),
     llvm::cl::init(4));
 llvm::cl::opt<int64_t> requantizeGroupSize(
     "mlx-requantize-group-size",
-    llvm::cl::desc("group size of the MLX groups --allow-requantize makes"),
+    llvm::cl::desc("group size of the MLX groups --mlx-allow-requantize makes"),
     llvm::cl::init(64));
 llvm::cl::opt<std::string> checkpointDir(
     "mlx-checkpoint",
