@@ -13,6 +13,8 @@
 #include "phiq/Target/GGUF/GGUFStore.h"
 #include "phiq/Target/GGUF/ImportGGUF.h"
 #include "phiq/Target/HF/Import.h"
+#include "phiq/Target/MLX/ExportMLX.h"
+#include "phiq/Target/MLX/ImportMLX.h"
 #include "phiq/Target/ONNX/ExportONNX.h"
 #include "phiq/Target/ONNX/ImportONNX.h"
 #include "phiq/Target/ONNX/ONNXStore.h"
@@ -32,6 +34,7 @@ void phiq::registerAllDialects(mlir::DialectRegistry &registry) {
 void phiq::registerAllParamStores() {
   phiq::gguf::registerGGUFStore();
   phiq::onnx::registerONNXStore();
+  phiq::mlx::registerMLXStore();
 }
 
 void phiq::registerAllPasses() {
@@ -49,6 +52,8 @@ void phiq::registerAllTranslations() {
     phiq::openvino::registerPhiToOpenVINOTranslation();
     phiq::gguf::registerImportGGUFTranslation();
     phiq::onnx::registerImportONNXTranslation();
+    phiq::mlx::registerPhiToMLXTranslation();
+    phiq::mlx::registerImportMLXTranslation();
     registerAllParamStores();
     return true;
   }();

@@ -13,6 +13,7 @@
 #include "phiq/Runtime/Kernels.h"
 #include "phiq/Target/GGUF/ImportGGUF.h"
 #include "phiq/Target/HF/Import.h"
+#include "phiq/Target/MLX/ImportMLX.h"
 #include "phiq/Target/ONNX/ImportONNX.h"
 #include "phiq/Tokenizer/Tokenizer.h"
 
@@ -121,7 +122,8 @@ llvm::Expected<OwningOpRef<ModuleOp>> loadModel(MLIRContext &context,
   if (phiq::onnx::isONNXModel(path))
     return phiq::onnx::importONNX(path, &context);
   if (llvm::sys::fs::is_directory(path))
-    return hf::importCheckpoint(path, &context);
+    return mlx::isMLXFolder(path) ? mlx::importMLX(path, &context)
+                                  : hf::importCheckpoint(path, &context);
   if (gguf::isGGUFFile(path))
     return gguf::importGGUF(path, &context);
   llvm::SourceMgr sourceMgr;

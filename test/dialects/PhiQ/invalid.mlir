@@ -168,9 +168,25 @@ func.func @planar_not_nbits() {
 
 // -----
 
+// An MLX scheme's scale and bias (min) share the model's float type.
+// expected-error@+1 {{MLX4_G64_BF16 has min encoding bf16, not none}}
+func.func @scheme_mlx_bias() attributes {s = #phiq.scheme<format = "MLX4_G64_BF16", bits = 4, block_size = 64, super_block_size = 0, symmetric = false, scale = "bf16", min = "none", grid = "linear">} {
+  return
+}
+
+// -----
+
 func.func @planar_codes() {
   // expected-error@+1 {{8x64 MNB4_G32_SYM codes take 256 ui8, but the parameter is 'tensor<8x2x8xui8>'}}
   %p = phiq.packed_weight #phi.param<"o"::"w"> : tensor<8x2x8xui8> -> !phiq.blocks<8x64, MNB4_G32_SYM> {scales = #phi.param<"o"::"s"> : tensor<16xf32>}
+  return
+}
+
+// -----
+
+// An MLX scheme states its group size exactly.
+// expected-error@+1 {{MLX3_G128_F16 has block_size = 128, not 64}}
+func.func @scheme_mlx_group() attributes {s = #phiq.scheme<format = "MLX3_G128_F16", bits = 3, block_size = 64, super_block_size = 0, symmetric = false, scale = "f16", min = "f16", grid = "linear">} {
   return
 }
 
@@ -211,5 +227,13 @@ func.func @planar_zero_point_count() {
 func.func @zero_points_without_scales() {
   // expected-error@+1 {{zero points need separate scales (the planar MatMulNBits form)}}
   %p = phiq.packed_weight #phi.param<"o"::"w"> : tensor<272xui8> -> !phiq.blocks<8x32, MNB4_G32_ASYM> {zero_points = #phi.param<"o"::"z"> : tensor<8xui8>}
+  return
+}
+
+// -----
+
+// An MLX row is a whole number of its groups.
+// expected-error@+1 {{MLX4_G64_F32 packs rows in blocks of 64 elements, but rows here have 96}}
+func.func @mlx_rows(%w: !phiq.blocks<8x96, MLX4_G64_F32>) {
   return
 }

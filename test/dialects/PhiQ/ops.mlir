@@ -109,3 +109,13 @@ func.func @quantize(%a: tensor<768x256xbf16>, %b: tensor<8x64xf32>, %c: tensor<2
   %pc = phiq.quantize %c : tensor<2x8x64xf16> -> !phiq.blocks<2x8x64, Q4_0>
   return
 }
+
+// MLX affine schemes and block formats round-trip.
+// CHECK-LABEL: func.func @mlx_formats
+// CHECK-SAME: !phiq.blocks<4x128, MLX6_G32_F16>
+// CHECK-SAME: s = #phiq.scheme<format = "MLX4_G64_BF16", bits = 4, block_size = 64, super_block_size = 0, symmetric = false, scale = "bf16", min = "bf16", grid = "linear">
+// CHECK: phiq.quantize %{{.*}} : tensor<8x64xbf16> -> !phiq.blocks<8x64, MLX4_G64_BF16>
+func.func @mlx_formats(%a: !phiq.blocks<4x128, MLX6_G32_F16>, %w: tensor<8x64xbf16>) attributes {s = #phiq.scheme<format = "MLX4_G64_BF16", bits = 4, block_size = 64, super_block_size = 0, symmetric = false, scale = "bf16", min = "bf16", grid = "linear">} {
+  %q = phiq.quantize %w : tensor<8x64xbf16> -> !phiq.blocks<8x64, MLX4_G64_BF16>
+  return
+}
