@@ -115,6 +115,8 @@ float decodeElement(BlockFormat format, const uint8_t *b, int e) {
     float dl = halfAt(b + 208) * float(int8_t(b[192 + e / 16]));
     return dl * float((low | high << 4) - 32);
   }
+  default: // the ONNX, OpenVINO and MLX formats have other references
+    break;
   }
   return NAN;
 }

@@ -119,6 +119,8 @@ double relativeErrorCeiling(BlockFormat format) {
     return 0.24;
   case BlockFormat::Q2_K:
     return 0.35;
+  default: // this suite covers the ggml formats (allBlockFormats())
+    break;
   }
   return 0.0;
 }
