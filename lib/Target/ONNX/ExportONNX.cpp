@@ -254,8 +254,46 @@ Error DecoderEmitter::emitOp(Operation *op) {
   b.setScope(scopeOf(op));
   if (isa<EmbeddingOp, mlir::phiq_ir::EmbeddingOp>(op)) {
     b.setScope("/model/embed_tokens");
-    // Any packed table is decoded to floats: Gather needs plain rows, and
-    // the decoded values are exactly the ones phi-run looks up.
+    Operation *data = weightDataOp(op->getOperand(1));
+    if (std::optional<NBitsShape> nbits = nbitsShape(data)) {
+      // A table in MatMulNBits blocks stays packed: GatherBlockQuantized
+      // decodes (q - zp) * scale per looked-up row, the formula phi-run
+      // decodes the table with. Its uint8 data is MatMulNBits' B viewed as
+      // [vocab, hidden * bits / 8]; zero points (packed the same way) are
+      // given only when stored (the default is 2^(bits-1), the symmetric
+      // formats' and Q4_0 / Q8_0's implicit one).
+      auto repacked = repackForMatMulNBits(data);
+      if (!repacked)
+        return repacked.takeError();
+      const int64_t blocks = nbits->blocksPerRow();
+      std::string base = weightName(data) + ".gather";
+      if (Error e = b.addWeight(base + ".data", kUInt8,
+                                {nbits->n, nbits->k * nbits->bits / 8},
+                                repacked->codes))
+        return e;
+      if (Error e = b.addWeight(base + ".scales", act, {nbits->n, blocks},
+                                encodeFloats(repacked->scales, act)))
+        return e;
+      std::vector<std::string> inputs = {base + ".data",
+                                         names.lookup(op->getOperand(0)),
+                                         base + ".scales"};
+      if (nbits->hasZeroPoints) {
+        if (Error e = b.addWeight(base + ".zero_points", kUInt8,
+                                  {nbits->n, nbits->zeroPointRowBytes()},
+                                  repacked->zeroPoints))
+          return e;
+        inputs.push_back(base + ".zero_points");
+      }
+      names[op->getResult(0)] =
+          b.add("GatherBlockQuantized", inputs, 1, "com.microsoft")
+              .attr("bits", nbits->bits)
+              .attr("block_size", nbits->blockSize)
+              .attr("gather_axis", int64_t(0))
+              .attr("quantize_axis", int64_t(1));
+      return Error::success();
+    }
+    // Other packed tables are decoded to floats: Gather needs plain rows,
+    // and the decoded values are exactly the ones phi-run looks up.
     auto table = floatWeight(op->getOperand(1), act, false);
     if (!table)
       return table.takeError();
