@@ -81,10 +81,9 @@ private:
   Error emitOp(Operation *op);
   Expected<std::string> linear(Operation *op, Value input, Value weight,
                                Value bias);
-  /// The initializer holding `weight` as floats of `type`, transposed to
-  /// [in, out] when `transposed`.
-  Expected<std::string> floatWeight(Value weight, int32_t type,
-                                    bool transposed);
+  /// The initializer holding `weight` as floats of `type`, in its own
+  /// layout.
+  Expected<std::string> floatWeight(Value weight, int32_t type);
   bool feedsEmbedding(Operation *dataOp);
   std::string toFloat(const std::string &x);
   std::string toAct(const std::string &x);
@@ -130,10 +129,10 @@ bool DecoderEmitter::feedsEmbedding(Operation *dataOp) {
   return false;
 }
 
-Expected<std::string> DecoderEmitter::floatWeight(Value weight, int32_t type,
-                                                  bool transposed) {
+Expected<std::string> DecoderEmitter::floatWeight(Value weight,
+                                                  int32_t type) {
   Operation *data = weightDataOp(weight);
-  auto key = std::make_pair(data, int(type) * 2 + int(transposed));
+  auto key = std::make_pair(data, int(type));
   auto it = weightNames.find(key);
   if (it != weightNames.end())
     return it->second;
@@ -145,11 +144,6 @@ Expected<std::string> DecoderEmitter::floatWeight(Value weight, int32_t type,
   std::string name = weightName(data);
   if (name == "inline weight")
     name = "weight_" + std::to_string(inlineWeights++);
-  if (transposed) {
-    *floats = transposeMatrix(*floats, shape[0], shape[1]);
-    std::swap(dims[0], dims[1]);
-    name += ".MatMul";
-  }
   if (type != act)
     name += type == kFloat ? ".fp32" : ".fp16";
   if (Error e = b.addWeight(name, type, dims, encodeFloats(*floats, type)))
@@ -213,7 +207,7 @@ Expected<std::string> DecoderEmitter::linear(Operation *op, Value input,
                 "--phiq-quantize-weights=\"type=Q4_0 pure\")");
   } else if (isa<LmHeadOp>(op) && feedsEmbedding(data)) {
     // Tied embeddings: multiply by the [vocab, hidden] table itself.
-    auto table = floatWeight(weight, act, /*transposed=*/false);
+    auto table = floatWeight(weight, act);
     if (!table)
       return table.takeError();
     const int64_t hidden = weightShape(data)[1], vocab = weightShape(data)[0];
@@ -231,7 +225,7 @@ Expected<std::string> DecoderEmitter::linear(Operation *op, Value input,
     // node (ONNX Runtime folds it at load), as torch.onnx.export writes a
     // Linear: the importer then maps the initializer as the phi.linear
     // weight it was, without a transposed copy.
-    auto w = floatWeight(weight, act, /*transposed=*/false);
+    auto w = floatWeight(weight, act);
     if (!w)
       return w.takeError();
     std::string wT =
@@ -239,7 +233,7 @@ Expected<std::string> DecoderEmitter::linear(Operation *op, Value input,
     y = b.add("MatMul", {x, wT});
   }
   if (bias) {
-    auto bv = floatWeight(bias, act, false);
+    auto bv = floatWeight(bias, act);
     if (!bv)
       return bv.takeError();
     y = b.add("Add", {y, *bv});
@@ -294,7 +288,7 @@ Error DecoderEmitter::emitOp(Operation *op) {
     }
     // Other packed tables are decoded to floats: Gather needs plain rows,
     // and the decoded values are exactly the ones phi-run looks up.
-    auto table = floatWeight(op->getOperand(1), act, false);
+    auto table = floatWeight(op->getOperand(1), act);
     if (!table)
       return table.takeError();
     names[op->getResult(0)] =
@@ -313,12 +307,12 @@ Error DecoderEmitter::emitOp(Operation *op) {
         float(norm.getEpsilon().convertToDouble()), kFloat);
     std::string inverse =
         b.add("Reciprocal", {b.add("Sqrt", {b.add("Add", {meanSquare, eps})})});
-    auto w = floatWeight(norm.getWeight(), kFloat, false);
+    auto w = floatWeight(norm.getWeight(), kFloat);
     if (!w)
       return w.takeError();
     std::string y = b.add("Mul", {*w, b.add("Mul", {x, inverse})});
     if (norm.getBias()) {
-      auto bias = floatWeight(norm.getBias(), kFloat, false);
+      auto bias = floatWeight(norm.getBias(), kFloat);
       if (!bias)
         return bias.takeError();
       y = b.add("Add", {y, *bias});
@@ -328,12 +322,12 @@ Error DecoderEmitter::emitOp(Operation *op) {
   }
   if (auto norm = dyn_cast<LayerNormOp>(op)) {
     std::string x = toFloat(names.lookup(norm.getInput()));
-    auto w = floatWeight(norm.getWeight(), kFloat, false);
+    auto w = floatWeight(norm.getWeight(), kFloat);
     if (!w)
       return w.takeError();
     std::vector<std::string> in = {x, *w};
     if (norm.getBias()) {
-      auto bias = floatWeight(norm.getBias(), kFloat, false);
+      auto bias = floatWeight(norm.getBias(), kFloat);
       if (!bias)
         return bias.takeError();
       in.push_back(*bias);
