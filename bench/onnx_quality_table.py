@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """Quality of PhiQ's ONNX exports, measured in ONNX Runtime.
 
-usage: onnx_quality_table.py BIN_DIR MODEL_DIR WORK_DIR
+usage: onnx_quality_table.py BIN_DIR MODEL_DIR WORK_DIR [LABEL...]
+
+(only the rows named by LABEL when any are given)
 
 Each row is one --phi-to-onnx export of MODEL_DIR: fp32 and fp16 float
 graphs, and MatMulNBits graphs from --phiq-quantize-onnx (int8, and int4
 with blocks of 32/64/128, symmetric and asymmetric; every linear and the
-lm_head quantized, the embedding Gather kept fp32). onnxruntime 1.32 (CPU,
+lm_head quantized, the embedding Gather kept fp32, and one row with the
+embedding in GatherBlockQuantized blocks too). onnxruntime 1.32 (CPU,
 2 threads) scores the 32 x 256 held-out windows in full-sequence passes.
 Reported: the folder's model.onnx + model.onnx.data bytes, bits per weight
 of the file (bytes x 8 over the model's parameters) and of the MatMulNBits
@@ -39,6 +42,7 @@ ROWS = [
     ("int4 g64 asym", "bits=4 block-size=64 symmetric=false", "fp32"),
     ("int4 g128 sym", "bits=4 block-size=128 symmetric=true", "fp32"),
     ("int4 g128 asym", "bits=4 block-size=128 symmetric=false", "fp32"),
+    ("int4 g32 asym + embedding", "bits=4 block-size=32 symmetric=false quantize-embedding=true", "fp32"),
 ]
 
 # shared/validators/ANCHOR_RESULTS.md, "ONNX Runtime anchor, phi35-tiny":
@@ -121,7 +125,10 @@ def main():
     print("| export | bytes | bpw file | bpw MatMulNBits | PPL all | PPL 128..254 "
           "| KLD vs fp32 | same top % | anchor PPL all | anchor KLD | anchor same top % |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    only = sys.argv[4:]
     for label, options, precision in ROWS:
+        if only and label not in only:
+            continue
         tag = label.replace(" ", "-")
         module = f32
         if options:

@@ -104,8 +104,8 @@ def QuantizeONNX : Pass<"phiq-quantize-onnx", "mlir::ModuleOp"> {
     keeps ORT's fp32 scales.
 
     The lm_head is quantized unless `quantize-lm-head=false`; the token
-    embedding only with `quantize-embedding` (the ONNX writer then decodes
-    it for its Gather, so this changes the values, not the file size). With
+    embedding only with `quantize-embedding` (the ONNX writer then keeps it
+    packed for `com.microsoft.GatherBlockQuantized`). With
     tied embeddings the two uses are decided separately: the lm_head can
     read blocks while the embedding keeps the float table. A weight whose
     rows are not a whole number of blocks stays float, with a warning.

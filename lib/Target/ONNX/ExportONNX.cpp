@@ -81,10 +81,9 @@ private:
   Error emitOp(Operation *op);
   Expected<std::string> linear(Operation *op, Value input, Value weight,
                                Value bias);
-  /// The initializer holding `weight` as floats of `type`, transposed to
-  /// [in, out] when `transposed`.
-  Expected<std::string> floatWeight(Value weight, int32_t type,
-                                    bool transposed);
+  /// The initializer holding `weight` as floats of `type`, in its own
+  /// layout.
+  Expected<std::string> floatWeight(Value weight, int32_t type);
   bool feedsEmbedding(Operation *dataOp);
   std::string toFloat(const std::string &x);
   std::string toAct(const std::string &x);
@@ -130,10 +129,10 @@ bool DecoderEmitter::feedsEmbedding(Operation *dataOp) {
   return false;
 }
 
-Expected<std::string> DecoderEmitter::floatWeight(Value weight, int32_t type,
-                                                  bool transposed) {
+Expected<std::string> DecoderEmitter::floatWeight(Value weight,
+                                                  int32_t type) {
   Operation *data = weightDataOp(weight);
-  auto key = std::make_pair(data, int(type) * 2 + int(transposed));
+  auto key = std::make_pair(data, int(type));
   auto it = weightNames.find(key);
   if (it != weightNames.end())
     return it->second;
@@ -145,11 +144,6 @@ Expected<std::string> DecoderEmitter::floatWeight(Value weight, int32_t type,
   std::string name = weightName(data);
   if (name == "inline weight")
     name = "weight_" + std::to_string(inlineWeights++);
-  if (transposed) {
-    *floats = transposeMatrix(*floats, shape[0], shape[1]);
-    std::swap(dims[0], dims[1]);
-    name += ".MatMul";
-  }
   if (type != act)
     name += type == kFloat ? ".fp32" : ".fp16";
   if (Error e = b.addWeight(name, type, dims, encodeFloats(*floats, type)))
@@ -213,7 +207,7 @@ Expected<std::string> DecoderEmitter::linear(Operation *op, Value input,
                 "--phiq-quantize-weights=\"type=Q4_0 pure\")");
   } else if (isa<LmHeadOp>(op) && feedsEmbedding(data)) {
     // Tied embeddings: multiply by the [vocab, hidden] table itself.
-    auto table = floatWeight(weight, act, /*transposed=*/false);
+    auto table = floatWeight(weight, act);
     if (!table)
       return table.takeError();
     const int64_t hidden = weightShape(data)[1], vocab = weightShape(data)[0];
@@ -231,7 +225,7 @@ Expected<std::string> DecoderEmitter::linear(Operation *op, Value input,
     // node (ONNX Runtime folds it at load), as torch.onnx.export writes a
     // Linear: the importer then maps the initializer as the phi.linear
     // weight it was, without a transposed copy.
-    auto w = floatWeight(weight, act, /*transposed=*/false);
+    auto w = floatWeight(weight, act);
     if (!w)
       return w.takeError();
     std::string wT =
@@ -239,7 +233,7 @@ Expected<std::string> DecoderEmitter::linear(Operation *op, Value input,
     y = b.add("MatMul", {x, wT});
   }
   if (bias) {
-    auto bv = floatWeight(bias, act, false);
+    auto bv = floatWeight(bias, act);
     if (!bv)
       return bv.takeError();
     y = b.add("Add", {y, *bv});
@@ -254,9 +248,47 @@ Error DecoderEmitter::emitOp(Operation *op) {
   b.setScope(scopeOf(op));
   if (isa<EmbeddingOp, mlir::phiq_ir::EmbeddingOp>(op)) {
     b.setScope("/model/embed_tokens");
-    // Any packed table is decoded to floats: Gather needs plain rows, and
-    // the decoded values are exactly the ones phi-run looks up.
-    auto table = floatWeight(op->getOperand(1), act, false);
+    Operation *data = weightDataOp(op->getOperand(1));
+    if (std::optional<NBitsShape> nbits = nbitsShape(data)) {
+      // A table in MatMulNBits blocks stays packed: GatherBlockQuantized
+      // decodes (q - zp) * scale per looked-up row, the formula phi-run
+      // decodes the table with. Its uint8 data is MatMulNBits' B viewed as
+      // [vocab, hidden * bits / 8]; zero points (packed the same way) are
+      // given only when stored (the default is 2^(bits-1), the symmetric
+      // formats' and Q4_0 / Q8_0's implicit one).
+      auto repacked = repackForMatMulNBits(data);
+      if (!repacked)
+        return repacked.takeError();
+      const int64_t blocks = nbits->blocksPerRow();
+      std::string base = weightName(data) + ".gather";
+      if (Error e = b.addWeight(base + ".data", kUInt8,
+                                {nbits->n, nbits->k * nbits->bits / 8},
+                                repacked->codes))
+        return e;
+      if (Error e = b.addWeight(base + ".scales", act, {nbits->n, blocks},
+                                encodeFloats(repacked->scales, act)))
+        return e;
+      std::vector<std::string> inputs = {base + ".data",
+                                         names.lookup(op->getOperand(0)),
+                                         base + ".scales"};
+      if (nbits->hasZeroPoints) {
+        if (Error e = b.addWeight(base + ".zero_points", kUInt8,
+                                  {nbits->n, nbits->zeroPointRowBytes()},
+                                  repacked->zeroPoints))
+          return e;
+        inputs.push_back(base + ".zero_points");
+      }
+      names[op->getResult(0)] =
+          b.add("GatherBlockQuantized", inputs, 1, "com.microsoft")
+              .attr("bits", nbits->bits)
+              .attr("block_size", nbits->blockSize)
+              .attr("gather_axis", int64_t(0))
+              .attr("quantize_axis", int64_t(1));
+      return Error::success();
+    }
+    // Other packed tables are decoded to floats: Gather needs plain rows,
+    // and the decoded values are exactly the ones phi-run looks up.
+    auto table = floatWeight(op->getOperand(1), act);
     if (!table)
       return table.takeError();
     names[op->getResult(0)] =
@@ -275,12 +307,12 @@ Error DecoderEmitter::emitOp(Operation *op) {
         float(norm.getEpsilon().convertToDouble()), kFloat);
     std::string inverse =
         b.add("Reciprocal", {b.add("Sqrt", {b.add("Add", {meanSquare, eps})})});
-    auto w = floatWeight(norm.getWeight(), kFloat, false);
+    auto w = floatWeight(norm.getWeight(), kFloat);
     if (!w)
       return w.takeError();
     std::string y = b.add("Mul", {*w, b.add("Mul", {x, inverse})});
     if (norm.getBias()) {
-      auto bias = floatWeight(norm.getBias(), kFloat, false);
+      auto bias = floatWeight(norm.getBias(), kFloat);
       if (!bias)
         return bias.takeError();
       y = b.add("Add", {y, *bias});
@@ -290,12 +322,12 @@ Error DecoderEmitter::emitOp(Operation *op) {
   }
   if (auto norm = dyn_cast<LayerNormOp>(op)) {
     std::string x = toFloat(names.lookup(norm.getInput()));
-    auto w = floatWeight(norm.getWeight(), kFloat, false);
+    auto w = floatWeight(norm.getWeight(), kFloat);
     if (!w)
       return w.takeError();
     std::vector<std::string> in = {x, *w};
     if (norm.getBias()) {
-      auto bias = floatWeight(norm.getBias(), kFloat, false);
+      auto bias = floatWeight(norm.getBias(), kFloat);
       if (!bias)
         return bias.takeError();
       in.push_back(*bias);

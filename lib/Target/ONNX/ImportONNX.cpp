@@ -65,7 +65,8 @@ namespace {
 /// torch.onnx.export); anything else is refused.
 bool isKnownOp(const ::onnx::NodeProto &node) {
   if (node.domain() == "com.microsoft")
-    return node.op_type() == "MatMulNBits";
+    return node.op_type() == "MatMulNBits" ||
+           node.op_type() == "GatherBlockQuantized";
   if (!node.domain().empty() && node.domain() != "ai.onnx")
     return false;
   static const llvm::StringSet<> known = {
@@ -349,6 +350,7 @@ private:
   FailureOr<Value> nbitsWeight(StringRef name, int64_t out, int64_t in,
                                StringRef why);
   FailureOr<Value> norm(StringRef name, Value x);
+  FailureOr<Value> gatheredTable();
   LogicalResult mapStructure();
   FailureOr<RopeAttr> readTorchRope();
   FailureOr<double> epsilonOf(StringRef weightName);
@@ -507,6 +509,76 @@ FailureOr<Value> Importer::nbitsWeight(StringRef name, int64_t out, int64_t in,
       .getResult();
 }
 
+FailureOr<Value> Importer::gatheredTable() {
+  const std::string dataName = "model.embed_tokens.weight.gather.data";
+  const ::onnx::NodeProto *node = nullptr;
+  for (const ::onnx::NodeProto *user : graph.users(dataName))
+    if (user->op_type() == "GatherBlockQuantized" && user->input(0) == dataName)
+      node = user;
+  if (!node)
+    return fail(path() + ": missing the embedding table: no "
+                         "'model.embed_tokens.weight', and no "
+                         "GatherBlockQuantized of '" + dataName + "'");
+  std::string where = path() + ": " + graph.nodeName(*node) + ": ";
+  int64_t bits = 4, blockSize = 128, gatherAxis = 0, quantizeAxis = 1;
+  for (const ::onnx::AttributeProto &a : node->attribute()) {
+    if (a.name() == "bits")
+      bits = a.i();
+    else if (a.name() == "block_size")
+      blockSize = a.i();
+    else if (a.name() == "gather_axis")
+      gatherAxis = a.i();
+    else if (a.name() == "quantize_axis")
+      quantizeAxis = a.i();
+  }
+  if (gatherAxis != 0 || quantizeAxis != 1 || hidden % blockSize)
+    return fail(where + "expected gather_axis 0, quantize_axis 1 and whole "
+                        "blocks of block_size along the hidden size");
+  const int64_t blocks = hidden / blockSize;
+  const params::TensorRef *codes = graph.getFile().lookupTensor(dataName);
+  const params::TensorRef *scales =
+      node->input_size() > 2 ? graph.getFile().lookupTensor(node->input(2))
+                             : nullptr;
+  const params::TensorRef *zps =
+      node->input_size() > 3 && !node->input(3).empty()
+          ? graph.getFile().lookupTensor(node->input(3))
+          : nullptr;
+  if (!scales || scales->numElements() != vocab * blocks ||
+      (scales->dtype != params::DType::F32 &&
+       scales->dtype != params::DType::F16))
+    return fail(where + "scales must be a float initializer of " +
+                Twine(vocab * blocks) + " elements (vocab x hidden / "
+                "block_size)");
+  auto format = quant::matMulNBitsFormat(int(bits), blockSize, !zps,
+                                         scales->dtype == params::DType::F16);
+  if (!format)
+    return fail(where + "no PhiQ format holds bits = " + Twine(bits) +
+                ", block_size = " + Twine(blockSize));
+  auto param = [&](const params::TensorRef *t) {
+    Type element = t->dtype == params::DType::F32   ? Type(b.getF32Type())
+                   : t->dtype == params::DType::F16 ? Type(b.getF16Type())
+                                                    : Type(b.getIntegerType(8, false));
+    used.insert(t->name);
+    return ParamAttr::get(b.getStringAttr(storeName), b.getStringAttr(t->name),
+                          RankedTensorType::get(t->shape, element));
+  };
+  auto blocksType = mlir::phiq_ir::BlocksType::get(
+      b.getContext(), {vocab, hidden},
+      mlir::phiq_ir::SchemeAttr::get(b.getContext(), *format));
+  // The packed op's verifier checks the codes and zero point counts.
+  auto packed = mlir::phiq_ir::PackedWeightOp::create(
+      b, loc("model.embed_tokens.weight"), blocksType, param(codes),
+      param(scales), zps ? param(zps) : ParamAttr());
+  if (failed(mlir::verify(packed)))
+    return fail(where + "the codes or zero points do not fit " +
+                Twine(vocab) + " x " + Twine(hidden) + " " +
+                quant::formatInfo(*format).name);
+  return mlir::phiq_ir::DequantizeOp::create(b, loc("model.embed_tokens.weight"),
+                                             blocksType.getLogicalType(),
+                                             packed.getResult())
+      .getResult();
+}
+
 FailureOr<Value> Importer::linear(StringRef name, Value x, int64_t out,
                                   int64_t in, StringRef why) {
   Value w;
@@ -625,11 +697,25 @@ LogicalResult Importer::readSizes() {
       embed = &t;
       prefix = StringRef(t.name).drop_back(25).str();
     }
-  if (!embed || embed->shape.size() != 2)
+  // A GatherBlockQuantized table: [vocab, hidden * bits / 8] codes.
+  if (const params::TensorRef *codes = graph.getFile().lookupTensor(
+          "model.embed_tokens.weight.gather.data");
+      !embed && codes && codes->shape.size() == 2)
+    for (const ::onnx::NodeProto *user :
+         graph.users("model.embed_tokens.weight.gather.data"))
+      for (const ::onnx::AttributeProto &a : user->attribute())
+        if (a.name() == "bits" && (a.i() == 4 || a.i() == 8)) {
+          vocab = codes->shape[0];
+          hidden = codes->shape[1] * 8 / a.i();
+        }
+  const bool gatheredTable = vocab && hidden;
+  if (!gatheredTable && (!embed || embed->shape.size() != 2))
     return fail(path() + ": missing the embedding table initializer "
                          "'model.embed_tokens.weight' [vocab, hidden]");
-  vocab = embed->shape[0];
-  hidden = embed->shape[1];
+  if (!gatheredTable) {
+    vocab = embed->shape[0];
+    hidden = embed->shape[1];
+  }
   while (true) {
     std::string found;
     if (!floatTensor("model.layers." + std::to_string(layers) +
@@ -1098,14 +1184,19 @@ FailureOr<Value> Importer::build(Value ids) {
     return failure();
   // The embedding: Gather(table, input_ids).
   const std::string embedName = prefix + "model.embed_tokens.weight";
+  FailureOr<Value> table = failure();
+  if (graph.getFile().lookupTensor(embedName)) {
   bool gathered = false;
   for (const ::onnx::NodeProto *user : graph.users(embedName))
     gathered |= user->op_type() == "Gather" && user->input(0) == embedName;
   if (!gathered)
     return fail(path() + ": 'model.embed_tokens.weight' is not read by a "
                          "Gather (the token embedding)");
-  auto table = floatWeight("model.embed_tokens.weight", {vocab, hidden},
-                           "the embedding");
+  table = floatWeight("model.embed_tokens.weight", {vocab, hidden},
+                      "the embedding");
+  } else {
+    table = gatheredTable();
+  }
   if (failed(table))
     return failure();
   Value x = EmbeddingOp::create(b, loc("model.embed_tokens"),

@@ -135,15 +135,6 @@ phiq::onnx::readWeightAsFloats(Operation *op) {
   return floats;
 }
 
-std::vector<float> phiq::onnx::transposeMatrix(ArrayRef<float> values,
-                                               int64_t rows, int64_t cols) {
-  std::vector<float> out(values.size());
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < cols; ++c)
-      out[size_t(c * rows + r)] = values[size_t(r * cols + c)];
-  return out;
-}
-
 bool phiq::onnx::mapsOntoMatMulNBits(quant::BlockFormat format) {
   return format == quant::BlockFormat::Q4_0 ||
          format == quant::BlockFormat::Q8_0 ||

@@ -40,10 +40,6 @@ std::optional<::phiq::quant::BlockFormat> packedFormat(mlir::Operation *dataOp);
 /// phi-run decodes them).
 llvm::Expected<std::vector<float>> readWeightAsFloats(mlir::Operation *dataOp);
 
-/// [rows, cols] -> [cols, rows].
-std::vector<float> transposeMatrix(llvm::ArrayRef<float> values, int64_t rows,
-                                   int64_t cols);
-
 /// True for the formats MatMulNBits represents exactly: its own (MNB*),
 /// Q4_0 (bits 4, block 32, symmetric, zero point 8) and Q8_0 (bits 8, zero
 /// point 128).

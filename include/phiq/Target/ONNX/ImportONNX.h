@@ -1,8 +1,11 @@
 //===- ImportONNX.h - ONNX decoder to phi IR --------------------*- C++ -*-===//
 //
-// Reads a Phi-3-family decoder from an ONNX file (PhiQ's own exports, fp32,
-// fp16 and MatMulNBits) back into a phi.model whose weights are references
-// into the ONNX file's initializers (external data mapped, not copied).
+// Reads a Phi-3-family decoder from an ONNX file (PhiQ's own exports: fp32,
+// fp16, MatMulNBits, GatherBlockQuantized tables; and a plain
+// torch.onnx.export) back into a phi.model whose weights are references
+// into the ONNX file's initializers (external data mapped, not copied; a
+// torch export's constant-folded W^T is read through the store's one
+// transposed copy).
 //
 //===----------------------------------------------------------------------===//
 #ifndef PHIQ_TARGET_ONNX_IMPORTONNX_H
