@@ -13,7 +13,11 @@
 #include "phiq/Target/GGUF/GGUFStore.h"
 #include "phiq/Target/GGUF/ImportGGUF.h"
 #include "phiq/Target/HF/Import.h"
+#include "phiq/Target/MLX/ExportMLX.h"
+#include "phiq/Target/MLX/ImportMLX.h"
 #include "phiq/Target/ONNX/ExportONNX.h"
+#include "phiq/Target/ONNX/ImportONNX.h"
+#include "phiq/Target/ONNX/ONNXStore.h"
 #include "phiq/Target/OpenVINO/ExportOpenVINO.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -27,7 +31,11 @@ void phiq::registerAllDialects(mlir::DialectRegistry &registry) {
   registerAllParamStores();
 }
 
-void phiq::registerAllParamStores() { phiq::gguf::registerGGUFStore(); }
+void phiq::registerAllParamStores() {
+  phiq::gguf::registerGGUFStore();
+  phiq::onnx::registerONNXStore();
+  phiq::mlx::registerMLXStore();
+}
 
 void phiq::registerAllPasses() {
   mlir::registerCanonicalizerPass();
@@ -43,6 +51,9 @@ void phiq::registerAllTranslations() {
     phiq::onnx::registerPhiToONNXTranslation();
     phiq::openvino::registerPhiToOpenVINOTranslation();
     phiq::gguf::registerImportGGUFTranslation();
+    phiq::onnx::registerImportONNXTranslation();
+    phiq::mlx::registerPhiToMLXTranslation();
+    phiq::mlx::registerImportMLXTranslation();
     registerAllParamStores();
     return true;
   }();

@@ -186,4 +186,47 @@ def QuantizeOpenVINO : Pass<"phiq-quantize-openvino", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::phi::PhiDialect", "mlir::phiq_ir::PhiQDialect"];
 }
 
+def QuantizeMLX : Pass<"phiq-quantize-mlx", "mlir::ModuleOp"> {
+  let summary = "Quantize a model's weights into Apple MLX's affine groups";
+  let description = [{
+    The MLX counterpart of `--phiq-quantize-onnx`: every linear weight
+    (attention, MLP, MoE router and experts), the lm_head and the token
+    embedding are stored in one MLX affine format,
+    `MLX<bits>_G<group-size>_<F32|F16|BF16>`, quantized by round to nearest
+    exactly as MLX's `mx.quantize` (mode "affine") computes it, so the MLX
+    writer emits the packed `uint32` weights, scales and biases that
+    `mlx_lm.convert -q` would have written for the same weights. Scales and
+    biases take each weight's own float type unless `scales` names one.
+    As in mlx-lm, a weight whose rows are not a whole number of groups stays
+    float (with a warning).
+
+    As in `--phiq-quantize-weights`, the quantization is deferred
+    (`phiq.quantize`, packed by whoever reads it) unless `output` names a
+    safetensors file to pack into now.
+  }];
+  let options = [
+    Option<"bits", "bits", "int64_t", /*default=*/"4",
+           "bits per code: 2, 3, 4, 5, 6 or 8">,
+    Option<"groupSize", "group-size", "int64_t", /*default=*/"64",
+           "elements per scale and bias: 32, 64 or 128">,
+    Option<"scales", "scales", "std::string", /*default=*/"\"auto\"",
+           "scale and bias type: auto (the weight's), f32, f16 or bf16">,
+    Option<"quantizeLmHead", "quantize-lm-head", "bool", /*default=*/"true",
+           "quantize the output projection">,
+    Option<"quantizeEmbedding", "quantize-embedding", "bool",
+           /*default=*/"true", "quantize the token embedding table">,
+    Option<"output", "output", "std::string", /*default=*/"\"\"",
+           "safetensors file that receives the packed weights (empty: "
+           "leave the quantization deferred)">,
+    Option<"storeName", "store", "std::string", /*default=*/"\"quantized\"",
+           "name of the parameter store the packed weights are read from">,
+  ];
+  let statistics = [
+    Statistic<"numQuantized", "quantized-tensors", "tensors quantized">,
+    Statistic<"numKept", "kept-float", "tensors kept float (rows do not fit)">,
+    Statistic<"packedBytes", "packed-bytes", "bytes of packed weights">,
+  ];
+  let dependentDialects = ["mlir::phi::PhiDialect", "mlir::phiq_ir::PhiQDialect"];
+}
+
 #endif // PHIQ_PASSES_TD

@@ -46,6 +46,11 @@ SchemeFacts factsOf(BlockFormat format) {
             "none",
             "linear",
             mnb->symmetric ? "implicit" : mnb->bits == 4 ? "u4" : "u8"};
+  // MLX: w = scale * q + bias, scale and bias in the model's float type.
+  if (auto mlx = ::phiq::quant::mlxAffineLayout(format)) {
+    const char *type = ::phiq::quant::mlxScaleTypeName(mlx->scaleType).data();
+    return {mlx->bits, mlx->groupSize, 0, false, type, type, "linear"};
+  }
   switch (format) {
   case BlockFormat::F32: return {32, 1, 0, true, "none", "none", "float"};
   case BlockFormat::F16: return {16, 1, 0, true, "none", "none", "float"};
@@ -91,9 +96,10 @@ LogicalResult SchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "unknown block format '" << formatName
                        << "'; expected one of F32, F16, BF16, Q8_0, Q4_0, "
                           "Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, "
-                          "IQ4_NL, or a MatMulNBits format "
-                          "MNB<4|8>_G<block>_<SYM|ASYM>[_F16], or an NNCF format "
-                          "NNCF_<U4|I4>_G<64|128> or NNCF_U8_CHANNEL";
+                          "IQ4_NL, a MatMulNBits format "
+                          "MNB<4|8>_G<block>_<SYM|ASYM>[_F16], an NNCF format "
+                          "NNCF_<U4|I4>_G<64|128> or NNCF_U8_CHANNEL, or an MLX format "
+                          "MLX<bits>_G<group>_<F32|F16|BF16>";
   SchemeFacts f = factsOf(*format);
   auto mismatch = [&](StringRef field, auto expected, auto got) {
     return emitError() << formatName << " has " << field << " " << expected

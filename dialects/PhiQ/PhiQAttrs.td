@@ -36,6 +36,15 @@ def PhiQ_SchemeAttr : AttrDef<PhiQ_Dialect, "Scheme"> {
                  super_block_size = 0, symmetric = false, scale = "f32",
                  min = "none", grid = "linear", zero_point = "u4">
     ```
+    Apple MLX's affine groups (mx.quantize, mode "affine") are named
+    `MLX<bits>_G<group>_<F32|F16|BF16>`: w = scale * q + bias with one
+    scale and one bias per group, both in the model's float type, which is
+    what `scale` and `min` state:
+    ```
+    #phiq.scheme<format = "MLX4_G64_BF16", bits = 4, block_size = 64,
+                 super_block_size = 0, symmetric = false, scale = "bf16",
+                 min = "bf16", grid = "linear">
+    ```
     `zero_point` defaults to `none`, which the GGUF formats have (their
     offsets are part of the code grid or the min). The
     verifier checks that every field is what the named format really is, so

@@ -22,6 +22,7 @@ namespace {
 struct StoreFormat {
   std::string name, magic, extension;
   StoreOpener open;
+  FolderProbe probe = nullptr;
 };
 
 std::mutex &registryMutex() {
@@ -72,11 +73,29 @@ void phiq::params::registerStoreFormat(StringRef name, StringRef magic,
     formats.push_back(std::move(format));
 }
 
+void phiq::params::registerFolderStoreFormat(StringRef name,
+                                             FolderProbe probe,
+                                             StoreOpener open) {
+  std::lock_guard<std::mutex> lock(registryMutex());
+  std::vector<StoreFormat> &formats = registry();
+  StoreFormat format{name.str(), "", "", open, probe};
+  auto it = llvm::find_if(formats,
+                          [&](const StoreFormat &f) { return f.name == name; });
+  if (it != formats.end())
+    *it = std::move(format);
+  else
+    formats.push_back(std::move(format));
+}
+
 llvm::Expected<std::unique_ptr<ParamStore>>
 phiq::params::openParamStore(StringRef path) {
   StoreOpener chosen = nullptr;
   {
     std::lock_guard<std::mutex> lock(registryMutex());
+    if (llvm::sys::fs::is_directory(path))
+      for (const StoreFormat &format : registry())
+        if (format.probe && format.probe(path))
+          chosen = format.open;
     size_t longest = 0;
     for (const StoreFormat &format : registry())
       longest = std::max(longest, format.magic.size());

@@ -53,6 +53,24 @@ constexpr int64_t mnbBlockBytes(int bits, int64_t block, bool symmetric,
    {#NAME, -1, BLOCK, mnbBlockBytes(BITS, BLOCK, SYM, true), false},           \
    quantizeRowNNCF<BITS, BLOCK, SYM>,                                          \
    dequantizeRowMNB<BITS, BLOCK, SYM, true>}
+// MLX formats have no ggml type either.
+#define PHIQ_MLX(BITS, GROUP, SCALE, NAME)                                     \
+  {BlockFormat::NAME,                                                          \
+   {#NAME, -1, GROUP,                                                          \
+    MLXAffineLayout{BITS, GROUP, MLXScaleType::SCALE}.blockBytes(), false},    \
+   quantizeRowMLX<BITS, GROUP, MLXScaleType::SCALE>,                           \
+   dequantizeRowMLX<BITS, GROUP, MLXScaleType::SCALE>}
+#define PHIQ_MLX_GROUPS(BITS)                                                  \
+  PHIQ_MLX(BITS, 32, F32, MLX##BITS##_G32_F32),                                \
+      PHIQ_MLX(BITS, 32, F16, MLX##BITS##_G32_F16),                            \
+      PHIQ_MLX(BITS, 32, BF16, MLX##BITS##_G32_BF16),                          \
+      PHIQ_MLX(BITS, 64, F32, MLX##BITS##_G64_F32),                            \
+      PHIQ_MLX(BITS, 64, F16, MLX##BITS##_G64_F16),                            \
+      PHIQ_MLX(BITS, 64, BF16, MLX##BITS##_G64_BF16),                          \
+      PHIQ_MLX(BITS, 128, F32, MLX##BITS##_G128_F32),                          \
+      PHIQ_MLX(BITS, 128, F16, MLX##BITS##_G128_F16),                          \
+      PHIQ_MLX(BITS, 128, BF16, MLX##BITS##_G128_BF16)
+
 
 // Block sizes and type ids are ggml's (ggml.h, ggml-common.h).
 const FormatEntry kFormats[] = {
@@ -149,10 +167,17 @@ const FormatEntry kFormats[] = {
      {"NNCF_U8_CHANNEL", -1, 1, 1, false, 3},
      quantizeRowNNCFChannelU8,
      dequantizeRowNNCFChannelU8},
+    PHIQ_MLX_GROUPS(2),
+    PHIQ_MLX_GROUPS(3),
+    PHIQ_MLX_GROUPS(4),
+    PHIQ_MLX_GROUPS(5),
+    PHIQ_MLX_GROUPS(6),
+    PHIQ_MLX_GROUPS(8),
 };
 #undef PHIQ_NNCF
 #undef PHIQ_MNB
-
+#undef PHIQ_MLX
+#undef PHIQ_MLX_GROUPS
 const FormatEntry &entry(BlockFormat format) {
   const FormatEntry &e = kFormats[static_cast<int>(format)];
   assert(e.format == format && "format table out of enum order");
@@ -203,6 +228,17 @@ llvm::ArrayRef<BlockFormat> nncfFormats() {
   return formats;
 }
 
+llvm::ArrayRef<BlockFormat> mlxAffineFormats() {
+  static const std::vector<BlockFormat> formats = [] {
+    std::vector<BlockFormat> all;
+    for (const FormatEntry &e : kFormats)
+      if (e.info.name.starts_with("MLX"))
+        all.push_back(e.format);
+    return all;
+  }();
+  return formats;
+}
+
 std::optional<BlockFormat> nncfFormat(int bits, int64_t groupSize,
                                       bool symmetric) {
   if (bits == 8 && groupSize == -1 && !symmetric)
@@ -216,11 +252,44 @@ std::optional<BlockFormat> nncfFormat(int bits, int64_t groupSize,
   return std::nullopt;
 }
 
+std::optional<MLXAffineLayout> mlxAffineLayout(BlockFormat format) {
+  llvm::StringRef name = formatInfo(format).name;
+  if (!name.consume_front("MLX"))
+    return std::nullopt;
+  // MLX<bits>_G<group>_<F32|F16|BF16>
+  MLXAffineLayout layout;
+  layout.bits = name.front() - '0';
+  layout.groupSize = formatInfo(format).blockElements;
+  layout.scaleType = name.ends_with("_BF16")  ? MLXScaleType::BF16
+                     : name.ends_with("_F16") ? MLXScaleType::F16
+                                              : MLXScaleType::F32;
+  return layout;
+}
+
+std::optional<BlockFormat> mlxAffineFormat(int bits, int64_t groupSize,
+                                           MLXScaleType scaleType) {
+  for (BlockFormat format : mlxAffineFormats()) {
+    MLXAffineLayout l = *mlxAffineLayout(format);
+    if (l.bits == bits && l.groupSize == groupSize && l.scaleType == scaleType)
+      return format;
+  }
+  return std::nullopt;
+}
+
+llvm::StringRef mlxScaleTypeName(MLXScaleType type) {
+  switch (type) {
+  case MLXScaleType::F32: return "f32";
+  case MLXScaleType::F16: return "f16";
+  case MLXScaleType::BF16: return "bf16";
+  }
+  llvm_unreachable("unknown MLX scale type");
+}
+
 const FormatInfo &formatInfo(BlockFormat format) { return entry(format).info; }
 
 std::optional<MatMulNBitsLayout> matMulNBitsLayout(BlockFormat format) {
   const FormatInfo &info = formatInfo(format);
-  if (info.ggmlType >= 0)
+  if (!info.name.starts_with("MNB") && !info.name.starts_with("NNCF"))
     return std::nullopt;
   // The name spells the parameters: MNB<bits>_G<block>_<SYM|ASYM>[_F16],
   // NNCF_<U4|I4>_G<group> (fp16 scales; I4 is symmetric).

@@ -94,6 +94,21 @@ void quantizeRowNNCF(const float *x, int64_t cols, const float *,
                      uint8_t *out) {
   quantizeRowNNCFGroups({Bits, BlockSize, Symmetric, true}, x, cols, out);
 }
+// Apple MLX's affine groups (MLXAffine.cpp; importance is ignored:
+// mx.quantize is plain round to nearest).
+void quantizeRowMLXAffine(const MLXAffineLayout &layout, const float *x,
+                          int64_t cols, uint8_t *out);
+void dequantizeRowMLXAffine(const MLXAffineLayout &layout, const uint8_t *in,
+                            int64_t cols, float *out);
+template <int Bits, int GroupSize, MLXScaleType Scale>
+void quantizeRowMLX(const float *x, int64_t cols, const float *,
+                    uint8_t *out) {
+  quantizeRowMLXAffine({Bits, GroupSize, Scale}, x, cols, out);
+}
+template <int Bits, int GroupSize, MLXScaleType Scale>
+void dequantizeRowMLX(const uint8_t *in, int64_t cols, float *out) {
+  dequantizeRowMLXAffine({Bits, GroupSize, Scale}, in, cols, out);
+}
 
 void quantizeRowNNCFChannelU8(const float *x, int64_t cols, const float *,
                               uint8_t *out);

@@ -19,6 +19,8 @@
 #include "phiq/Target/GGUF/ExportGGUF.h"
 #include "phiq/Target/GGUF/ImportGGUF.h"
 #include "phiq/Target/HF/Import.h"
+#include "phiq/Target/MLX/ExportMLX.h"
+#include "phiq/Target/MLX/ImportMLX.h"
 #include "phiq/Target/ONNX/ExportONNX.h"
 #include "phiq/Target/OpenVINO/ExportOpenVINO.h"
 
@@ -43,11 +45,12 @@ namespace cl = llvm::cl;
 
 static cl::opt<std::string>
     input(cl::Positional, cl::Required,
-          cl::desc("<Hugging Face folder, GGUF file or .mlir>"));
+          cl::desc("<Hugging Face folder, mlx-lm folder, GGUF file or .mlir>"));
 static cl::opt<std::string>
     target("to", cl::desc("output format: gguf (a file), onnx (an ONNX "
-                          "Runtime GenAI folder) or openvino (an OpenVINO "
-                          "IR folder for openvino-genai)"),
+                          "Runtime GenAI folder), openvino (an OpenVINO IR "
+                          "folder for openvino-genai) or mlx (an mlx-lm "
+                          "folder)"),
            cl::init("gguf"));
 static cl::opt<std::string>
     type("type",
@@ -55,7 +58,8 @@ static cl::opt<std::string>
                   "F32, F16, INT4 or INT8 (MatMulNBits), or Q4_0 / Q8_0 "
                   "(llama.cpp's blocks, the same weights as the GGUF file); "
                   "openvino: F32, F16, INT4_ASYM or INT4_SYM (NNCF's "
-                  "groups), INT8_ASYM (NNCF's, per channel)"),
+                  "groups), INT8_ASYM (NNCF's, per channel); mlx: F32, F16, "
+                  "BF16, or INT2..INT8 (MLX affine groups)"),
          cl::init("Q4_K_M"));
 static cl::opt<std::string> output("o", cl::Required,
                                    cl::desc("output file"));
@@ -71,19 +75,22 @@ static cl::opt<int64_t> blockSize("block-size",
                                   cl::init(32));
 static cl::opt<int64_t>
     groupSize("group-size",
-              cl::desc("openvino INT4_ASYM/INT4_SYM: elements per scale "
-                       "(64, 128)"),
-              cl::init(128));
+              cl::desc("openvino INT4_ASYM/INT4_SYM: elements per scale (64 "
+                       "or 128; default 128); mlx INT<bits>: elements per "
+                       "scale and bias (32, 64 or 128; default 64)"),
+              cl::init(0));
 static cl::opt<bool> allowRequantize(
     "allow-requantize",
-    cl::desc("openvino: write weights in formats OpenVINO cannot hold "
-             "exactly as f16 and report the error added"));
+    cl::desc("openvino, mlx: re-quantize weights already in formats the "
+             "target cannot hold exactly (openvino: to f16; mlx: to its "
+             "groups) instead of refusing them, reporting the error added"));
 static cl::opt<bool> symmetric("symmetric",
                                cl::desc("onnx INT4/INT8: no zero points"));
 static cl::opt<int64_t>
     accuracyLevel("accuracy-level",
                   cl::desc("onnx: MatMulNBits accuracy_level (0..4)"),
                   cl::init(0));
+
 
 static cl::opt<std::string>
     progress("progress",
@@ -178,7 +185,8 @@ int writeOpenVINO(ModuleOp module, MLIRContext *context) {
     phiq::QuantizeOpenVINOOptions ov;
     ov.mode = llvm::StringRef(type).lower();
     // NNCF's INT8 is per channel.
-    ov.groupSize = type == "INT8_ASYM" ? -1 : int64_t(groupSize);
+    ov.groupSize =
+        type == "INT8_ASYM" ? -1 : groupSize ? int64_t(groupSize) : 128;
     pm.addPass(phiq::createQuantizeOpenVINO(ov));
   } else if (type != "F32") {
     return fail("--to openvino --type " + type +
@@ -208,6 +216,51 @@ int writeOpenVINO(ModuleOp module, MLIRContext *context) {
   return 0;
 }
 
+/// --to mlx: F32/F16/BF16 write float tensors of that type; INT<bits>
+/// quantizes every matrix mlx-lm quantizes into MLX affine groups, and the
+/// writer splits the groups into mlx-lm's weight / scales / biases.
+int writeMLX(ModuleOp module, MLIRContext *context) {
+  PassManager pm(context);
+  phiq::mlx::ExportOptions options;
+  options.allowRequantize = allowRequantize;
+  options.requantizeGroupSize = groupSize ? groupSize : 64;
+  options.onRequantize = [](llvm::StringRef tensor, llvm::StringRef from,
+                            double relativeRmse) {
+    llvm::outs() << fmt::format("re-quantized {} from {}: relative RMS "
+                                "error {:.5f}\n",
+                                tensor.str(), from.str(), relativeRmse);
+  };
+  llvm::StringRef t = type;
+  int bits = 0;
+  if (t == "F32" || t == "F16" || t == "BF16") {
+    options.dtype = t.lower();
+  } else if (t.consume_front("INT") && !t.getAsInteger(10, bits)) {
+    phiq::QuantizeMLXOptions mlx;
+    mlx.bits = bits;
+    mlx.groupSize = groupSize ? groupSize : 64;
+    options.requantizeBits = bits;
+    pm.addPass(phiq::createQuantizeMLX(mlx));
+  } else {
+    return fail("--to mlx --type " + type +
+                ": expected F32, F16, BF16 or INT2, INT3, INT4, INT5, INT6, "
+                "INT8");
+  }
+  if (failed(pm.run(module)))
+    return fail("quantization failed (see above)");
+  auto start = std::chrono::steady_clock::now();
+  if (llvm::Error e = phiq::mlx::exportMLX(module, output, options))
+    return fail(llvm::toString(std::move(e)));
+  double seconds = std::chrono::duration<double>(
+                       std::chrono::steady_clock::now() - start)
+                       .count();
+  uint64_t data = 0;
+  llvm::sys::fs::file_size(output + "/model.safetensors", data);
+  llvm::outs() << fmt::format(
+      "{} MLX model: model.safetensors {} bytes in {:.2f} s\n",
+      type.getValue(), data, seconds);
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -216,8 +269,9 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(argc, argv,
                               "PhiQ one-shot quantizer: checkpoint in, "
                               "runtime file out\n");
-  if (target != "gguf" && target != "onnx" && target != "openvino")
-    return fail("--to " + target + ": expected gguf, onnx or openvino");
+  if (target != "gguf" && target != "onnx" && target != "openvino" &&
+      target != "mlx")
+    return fail("--to " + target + ": expected gguf, onnx, openvino or mlx");
 
   DialectRegistry registry;
   phiq::registerAllDialects(registry);
@@ -226,7 +280,11 @@ int main(int argc, char **argv) {
   OwningOpRef<ModuleOp> module;
   std::string sourceStore;
   if (llvm::sys::fs::is_directory(input)) {
-    auto imported = phiq::hf::importCheckpoint(input, &context);
+    // An mlx-lm folder imports with its quantized modules packed in MLX
+    // formats (--to mlx writes them back as they are).
+    auto imported = phiq::mlx::isMLXFolder(input)
+                        ? phiq::mlx::importMLX(input, &context)
+                        : phiq::hf::importCheckpoint(input, &context);
     if (!imported)
       return fail(llvm::toString(imported.takeError()));
     module = std::move(*imported);
@@ -249,7 +307,8 @@ int main(int argc, char **argv) {
         packed = "tensor '" + op.getBytes().getKey().str() + "' is " +
                  phiq::quant::formatInfo(format).name.str();
     });
-    if (!packed.empty())
+    // --to mlx --allow-requantize decodes and re-quantizes them on purpose.
+    if (!packed.empty() && !(target == "mlx" && allowRequantize))
       return fail(input + ": already quantized (" + packed +
                   "); phi-quantize takes F32, F16 or BF16 GGUF files, or "
                   "the checkpoint");
@@ -270,6 +329,8 @@ int main(int argc, char **argv) {
     return writeONNX(*module, &context);
   if (target == "openvino")
     return writeOpenVINO(*module, &context);
+  if (target == "mlx")
+    return writeMLX(*module, &context);
 
   // Decide every tensor's format; the packing itself is deferred to the
   // writer, which quantizes each tensor straight into the output file.

@@ -28,7 +28,11 @@ int main(int argc, char **argv) {
                                            "--openvino-out",
                                            "-openvino-out",
                                            "--openvino-config",
-                                           "-openvino-config"};
+                                           "-openvino-config",
+                                           "--mlx-out",
+                                           "-mlx-out",
+                                           "--mlx-checkpoint",
+                                           "-mlx-checkpoint"};
   std::vector<std::string> storage(argv, argv + argc);
   for (size_t i = 1; i < storage.size(); ++i) {
     const std::string &arg = storage[i];

@@ -23,6 +23,15 @@ using StoreOpener =
 void registerStoreFormat(llvm::StringRef name, llvm::StringRef magic,
                          llvm::StringRef extension, StoreOpener open);
 
+/// Recognizes a folder of a registered folder format.
+using FolderProbe = bool (*)(llvm::StringRef dir);
+
+/// Registers the folder format `name`: a folder for which `probe` returns
+/// true (an mlx-lm folder, say, which is safetensors too but names and
+/// packs its tensors its own way) is opened by `open`.
+void registerFolderStoreFormat(llvm::StringRef name, FolderProbe probe,
+                               StoreOpener open);
+
 /// Opens the store at `path` with the registered format it matches, and
 /// with openSafetensors otherwise (folders, index files, .safetensors).
 llvm::Expected<std::unique_ptr<ParamStore>>

@@ -60,6 +60,15 @@ enum class BlockFormat {
   // NNCF's INT8_ASYM, per channel: each row is {f16 scale, u8 zero point,
   // one u8 code per element}.
   NNCF_U8_CHANNEL,
+  // Apple MLX's affine groups (MLXAffine.cpp): MLX<bits>_G<group size>_<scale
+  // and bias type>, bits 2..8 (not 7), groups of 32, 64 or 128.
+#define PHIQ_MLX_GROUPS(BITS)                                                  \
+  MLX##BITS##_G32_F32, MLX##BITS##_G32_F16, MLX##BITS##_G32_BF16,              \
+      MLX##BITS##_G64_F32, MLX##BITS##_G64_F16, MLX##BITS##_G64_BF16,          \
+      MLX##BITS##_G128_F32, MLX##BITS##_G128_F16, MLX##BITS##_G128_BF16
+  PHIQ_MLX_GROUPS(2), PHIQ_MLX_GROUPS(3), PHIQ_MLX_GROUPS(4),
+  PHIQ_MLX_GROUPS(5), PHIQ_MLX_GROUPS(6), PHIQ_MLX_GROUPS(8),
+#undef PHIQ_MLX_GROUPS
 };
 
 /// Every GGUF (ggml) format, in the order of the enum.
@@ -76,11 +85,14 @@ std::optional<BlockFormat> nncfFormat(int bits, int64_t groupSize,
 /// Every MatMulNBits format, in the order of the enum.
 llvm::ArrayRef<BlockFormat> matMulNBitsFormats();
 
+/// Every MLX affine format, in the order of the enum.
+llvm::ArrayRef<BlockFormat> mlxAffineFormats();
+
 struct FormatInfo {
   /// The name GGUF tools print ("Q4_K").
   llvm::StringRef name;
   /// ggml's `enum ggml_type` value, the tensor type id stored in GGUF; -1
-  /// for the formats GGUF cannot store (MatMulNBits).
+  /// for the formats GGUF cannot store (MatMulNBits, MLX).
   int ggmlType;
   /// Elements per block and bytes per block (1 and the element size for
   /// the float formats).
@@ -125,6 +137,37 @@ std::optional<MatMulNBitsLayout> matMulNBitsLayout(BlockFormat format);
 /// with blocks of 16..128, bits 8 with 32..128).
 std::optional<BlockFormat> matMulNBitsFormat(int bits, int64_t blockSize,
                                              bool symmetric, bool fp16Scales);
+
+/// The float type of an MLX group's scale and bias: the model's dtype.
+enum class MLXScaleType { F32, F16, BF16 };
+
+/// Apple MLX's affine quantization (mx.quantize, mode "affine"), stored by
+/// PhiQ one group at a time as {scale; bias: both in `scaleType`; codes:
+/// groupSize * bits / 8 bytes, an LSB-first bit stream in element order}.
+/// w = scale * q + bias. MLX keeps the same codes as a uint32 tensor
+/// [rows, cols * bits / 32] (little-endian words, element i of a word at
+/// bit i * bits for 2, 4 and 8 bits; 3, 5 and 6 bits run across bytes the
+/// same way) and the scales and biases as [rows, cols / groupSize]; the
+/// MLX writer splits our groups into those three tensors.
+struct MLXAffineLayout {
+  int bits;
+  int64_t groupSize;
+  MLXScaleType scaleType;
+  int64_t scaleBytes() const { return scaleType == MLXScaleType::F32 ? 4 : 2; }
+  int64_t codeBytes() const { return groupSize * bits / 8; }
+  int64_t blockBytes() const { return 2 * scaleBytes() + codeBytes(); }
+};
+
+/// The layout of an MLX format; nullopt for the others.
+std::optional<MLXAffineLayout> mlxAffineLayout(BlockFormat format);
+
+/// The MLX format with these parameters, if there is one (bits 2, 3, 4,
+/// 5, 6 or 8; groups of 32, 64 or 128).
+std::optional<BlockFormat> mlxAffineFormat(int bits, int64_t groupSize,
+                                           MLXScaleType scaleType);
+
+/// "f32", "f16", "bf16" (the scheme's and MLX's names of the type).
+llvm::StringRef mlxScaleTypeName(MLXScaleType type);
 
 /// Case-insensitive: "q4_k", "Q4_K" and "iq4_nl" all parse.
 std::optional<BlockFormat> parseBlockFormat(llvm::StringRef name);
@@ -173,6 +216,20 @@ llvm::Error quantizeRows(BlockFormat format, int64_t rows, int64_t cols,
 /// preconditions (asserted), as for any decoder of bytes we wrote.
 void dequantize(BlockFormat format, llvm::ArrayRef<uint8_t> src, int64_t rows,
                 int64_t cols, llvm::MutableArrayRef<float> dst);
+
+/// Decodes a MatMulNBits weight stored planar, as ONNX Runtime keeps it:
+///   codes  [rows, K / blockSize, blockSize * bits / 8] (low nibble first),
+///   scales [rows * K / blockSize] (f32, or f16 when layout.fp16Scales),
+///   zeroPoints [rows, ceil(blocks * bits / 8)] (low nibble first, each row
+///   padded), empty for the symmetric formats (zp = 2^(bits-1)),
+/// into w[r, c] = scale * (q - zp), exactly as the interleaved blocks of the
+/// same format decode. Sizes are preconditions (asserted).
+void dequantizeMatMulNBitsPlanar(const MatMulNBitsLayout &layout,
+                                 llvm::ArrayRef<uint8_t> codes,
+                                 llvm::ArrayRef<uint8_t> scales,
+                                 llvm::ArrayRef<uint8_t> zeroPoints,
+                                 int64_t rows, int64_t cols,
+                                 llvm::MutableArrayRef<float> dst);
 
 /// sum over elements of importance[c] * (x[r, c] - dequantize(q)[r, c])^2,
 /// importance[c] = 1 when null: the weighted error the quantizers minimize.

@@ -285,7 +285,9 @@ Error agree(std::optional<T> &into, std::optional<T> other, StringRef file,
 
 } // namespace
 
-Expected<Phi3Config> phiq::hf::parsePhi3Config(StringRef dir) {
+Expected<Phi3Config>
+phiq::hf::parsePhi3Config(StringRef dir,
+                          llvm::ArrayRef<std::string> extraInertKeys) {
   llvm::SmallString<256> path(dir);
   llvm::sys::path::append(path, "config.json");
   std::string file = path.str().str();
@@ -627,6 +629,8 @@ Expected<Phi3Config> phiq::hf::parsePhi3Config(StringRef dir) {
                  "embd_pdrop", "resid_pdrop", "output_attentions",
                  "output_hidden_states", "return_dict", "_attn_implementation",
                  "_attn_implementation_autoset"});
+  for (const std::string &key : extraInertKeys)
+    reader.accept({key});
   if (Error e = reader.rejectUnknown(
           "PhiQ does not know whether it changes the math"))
     return std::move(e);

@@ -62,7 +62,10 @@ struct Phi3Config {
 };
 
 /// Parses `dir`/config.json and, if present, `dir`/generation_config.json.
-llvm::Expected<Phi3Config> parsePhi3Config(llvm::StringRef dir);
+/// `extraInertKeys` are accepted as having no effect on the math.
+llvm::Expected<Phi3Config>
+parsePhi3Config(llvm::StringRef dir,
+                llvm::ArrayRef<std::string> extraInertKeys = {});
 
 } // namespace phiq::hf
 

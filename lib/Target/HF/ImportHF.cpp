@@ -12,6 +12,8 @@
 #include "HFConfig.h"
 #include "dialects/Phi/PhiOps.h"
 #include "dialects/Phi/PhiParams.h"
+#include "dialects/PhiQ/PhiQDialect.h"
+#include "dialects/PhiQ/PhiQOps.h"
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Verifier.h"
@@ -40,8 +42,10 @@ std::string shapeString(ArrayRef<int64_t> shape) {
 class ModelBuilder {
 public:
   ModelBuilder(OpBuilder &b, const Phi3Config &config,
-               const params::ParamStore &store, StringRef storeName)
-      : b(b), config(config), store(store), storeName(storeName) {}
+               const params::ParamStore &store, StringRef storeName,
+               const ImportOptions &options)
+      : b(b), config(config), store(store), storeName(storeName),
+        options(options) {}
 
   /// A phi.weight for tensor `name` of shape `shape`, after checking the
   /// file agrees. `why` says which config fields imply the shape.
@@ -53,6 +57,10 @@ public:
       return fail(store.path() + ": missing tensor '" + name +
                   "' (expected shape " +
                   shapeString(shape) + " from " + why + ")");
+    if (options.packedFormat)
+      if (std::optional<::phiq::quant::BlockFormat> format =
+              options.packedFormat(name))
+        return packedWeight(name, *tensor, shape, *format, why);
     if (ArrayRef<int64_t>(tensor->shape) != shape)
       return fail(tensor->file + ": tensor '" + name + "' has shape " +
                   shapeString(tensor->shape) + ", expected " +
@@ -71,6 +79,41 @@ public:
     auto attr = ParamAttr::get(b.getStringAttr(storeName),
                                b.getStringAttr(name), type);
     return WeightOp::create(b, loc(name), attr).getResult();
+  }
+
+  /// A weight held in blocks: phiq.packed_weight of its bytes, then
+  /// phiq.dequantize to the float tensor the layer ops read.
+  FailureOr<Value> packedWeight(StringRef name, const params::TensorRef &bytes,
+                                ArrayRef<int64_t> shape,
+                                ::phiq::quant::BlockFormat format,
+                                StringRef why) {
+    int64_t rows = 1;
+    for (int64_t d : shape.drop_back())
+      rows *= d;
+    auto rowBytes = ::phiq::quant::rowBytes(format, shape.back());
+    if (!rowBytes)
+      return fail(bytes.file + ": tensor '" + name + "': " +
+                  llvm::toString(rowBytes.takeError()));
+    if (bytes.dtype != params::DType::U8 || bytes.shape.size() != 1 ||
+        bytes.shape[0] != rows * *rowBytes)
+      return fail(bytes.file + ": tensor '" + name + "' holds " +
+                  std::to_string(bytes.data.size()) + " bytes of " +
+                  ::phiq::quant::formatInfo(format).name.str() +
+                  " blocks, expected " + std::to_string(rows * *rowBytes) +
+                  " for shape " + shapeString(shape) + " from config.json (" +
+                  why + ")");
+    auto blocks = ::mlir::phiq_ir::BlocksType::get(
+        b.getContext(), shape,
+        ::mlir::phiq_ir::SchemeAttr::get(b.getContext(), format));
+    auto param = ParamAttr::get(
+        b.getStringAttr(storeName), b.getStringAttr(name),
+        RankedTensorType::get({rows * *rowBytes}, b.getIntegerType(8, false)));
+    auto packed =
+        ::mlir::phiq_ir::PackedWeightOp::create(b, loc(name), blocks, param);
+    return ::mlir::phiq_ir::DequantizeOp::create(b, loc(name),
+                                                 blocks.getLogicalType(),
+                                                 packed.getResult())
+        .getResult();
   }
 
   Location loc(StringRef name) {
@@ -124,6 +167,7 @@ private:
   const Phi3Config &config;
   const params::ParamStore &store;
   StringRef storeName;
+  const ImportOptions &options;
   llvm::StringSet<> used;
 };
 
@@ -329,13 +373,15 @@ llvm::Expected<OwningOpRef<ModuleOp>>
 phiq::hf::importCheckpoint(StringRef modelDir, MLIRContext *context,
                            const ImportOptions &options) {
   context->getOrLoadDialect<PhiDialect>();
+  if (options.packedFormat)
+    context->getOrLoadDialect<::mlir::phiq_ir::PhiQDialect>();
   llvm::SmallString<256> dir;
   if (llvm::sys::fs::real_path(modelDir, dir))
     return llvm::createStringError(modelDir + ": no such model folder");
   if (!llvm::sys::fs::is_directory(dir))
     return llvm::createStringError(modelDir + ": not a folder");
 
-  auto config = parsePhi3Config(dir);
+  auto config = parsePhi3Config(dir, options.extraInertConfigKeys);
   if (!config)
     return config.takeError();
   auto store = getOrOpenStore(dir);
@@ -363,7 +409,7 @@ phiq::hf::importCheckpoint(StringRef modelDir, MLIRContext *context,
                             b.getI32Type()),
       loc);
 
-  ModelBuilder builder(b, *config, **store, options.storeName);
+  ModelBuilder builder(b, *config, **store, options.storeName, options);
   FailureOr<Value> logits = builder.build(ids);
   if (failed(logits) || failed(builder.checkAllUsed()))
     return llvm::createStringError(builder.error);

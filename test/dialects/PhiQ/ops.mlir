@@ -100,6 +100,17 @@ phi.model @packed attributes {config = #phi.config<architecture = "Phi3ForCausal
   phi.output %l : tensor<?x?x8xf32>
 }
 
+// MatMulNBits' planar layout (an imported ONNX file): codes, scales and,
+// when asymmetric, packed zero points as three parameters.
+// CHECK-LABEL: func.func @planar
+// CHECK: phiq.packed_weight #phi.param<"o"::"w.qweight"> : tensor<8x2x16xui8> -> !phiq.blocks<8x64, MNB4_G32_ASYM> {scales = #phi.param<"o"::"w.scales"> : tensor<16xf32>, zero_points = #phi.param<"o"::"w.zero_points"> : tensor<8xui8>}
+// CHECK: phiq.packed_weight #phi.param<"o"::"v.qweight"> : tensor<8x1x64xui8> -> !phiq.blocks<8x64, MNB8_G64_SYM_F16> {scales = #phi.param<"o"::"v.scales"> : tensor<8xf16>}
+func.func @planar() {
+  %a = phiq.packed_weight #phi.param<"o"::"w.qweight"> : tensor<8x2x16xui8> -> !phiq.blocks<8x64, MNB4_G32_ASYM> {scales = #phi.param<"o"::"w.scales"> : tensor<16xf32>, zero_points = #phi.param<"o"::"w.zero_points"> : tensor<8xui8>}
+  %b = phiq.packed_weight #phi.param<"o"::"v.qweight"> : tensor<8x1x64xui8> -> !phiq.blocks<8x64, MNB8_G64_SYM_F16> {scales = #phi.param<"o"::"v.scales"> : tensor<8xf16>}
+  return
+}
+
 // A deferred quantization, from each float element type.
 // CHECK-LABEL: func.func @quantize
 // CHECK: phiq.quantize %{{.*}} : tensor<768x256xbf16> -> !phiq.blocks<768x256, Q4_K>
@@ -109,5 +120,15 @@ func.func @quantize(%a: tensor<768x256xbf16>, %b: tensor<8x64xf32>, %c: tensor<2
   %pa = phiq.quantize %a : tensor<768x256xbf16> -> !phiq.blocks<768x256, Q4_K>
   %pb = phiq.quantize %b : tensor<8x64xf32> -> !phiq.blocks<8x64, Q8_0>
   %pc = phiq.quantize %c : tensor<2x8x64xf16> -> !phiq.blocks<2x8x64, Q4_0>
+  return
+}
+
+// MLX affine schemes and block formats round-trip.
+// CHECK-LABEL: func.func @mlx_formats
+// CHECK-SAME: !phiq.blocks<4x128, MLX6_G32_F16>
+// CHECK-SAME: s = #phiq.scheme<format = "MLX4_G64_BF16", bits = 4, block_size = 64, super_block_size = 0, symmetric = false, scale = "bf16", min = "bf16", grid = "linear">
+// CHECK: phiq.quantize %{{.*}} : tensor<8x64xbf16> -> !phiq.blocks<8x64, MLX4_G64_BF16>
+func.func @mlx_formats(%a: !phiq.blocks<4x128, MLX6_G32_F16>, %w: tensor<8x64xbf16>) attributes {s = #phiq.scheme<format = "MLX4_G64_BF16", bits = 4, block_size = 64, super_block_size = 0, symmetric = false, scale = "bf16", min = "bf16", grid = "linear">} {
+  %q = phiq.quantize %w : tensor<8x64xbf16> -> !phiq.blocks<8x64, MLX4_G64_BF16>
   return
 }

@@ -9,9 +9,16 @@
 #ifndef PHIQ_TARGET_HF_IMPORT_H
 #define PHIQ_TARGET_HF_IMPORT_H
 
+#include "phiq/Quant/BlockFormat.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
 #include "llvm/Support/Error.h"
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace phiq::hf {
 
@@ -20,6 +27,15 @@ struct ImportOptions {
   std::string storeName = "model";
   /// Symbol name of the phi.model; derived from the folder name if empty.
   std::string modelName;
+  /// config.json keys another format adds (mlx-lm's `quantization`) that
+  /// do not change the math of the float model.
+  std::vector<std::string> extraInertConfigKeys;
+  /// For formats whose store holds some weights in blocks (MLX): the block
+  /// format of the tensor `name`, or nullopt for a float tensor. A blocked
+  /// tensor's store entry is its packed bytes (U8), and it becomes a
+  /// phiq.packed_weight + phiq.dequantize of the shape config.json implies.
+  std::function<std::optional<::phiq::quant::BlockFormat>(llvm::StringRef)>
+      packedFormat;
 };
 
 /// Imports the checkpoint in `modelDir`. Every config.json field that
