@@ -15,7 +15,9 @@ full-sequence passes of the stateful model:
   data-free with its defaults (ratio 1.0; all_layers=False, so it keeps the
   embedding and the lm_head in INT8_ASYM per-channel), on OpenVINO's
   reading of PhiQ's fp32 export;
-- the same with all_layers=True (the setting PhiQ's rows use).
+- the same with all_layers=True (the setting PhiQ's rows use);
+- PhiQ INT8_ASYM (`--type INT8_ASYM`, u8 per channel, embedding float) and
+  NNCF's `compress_weights(mode=INT8_ASYM)` (every layer, embedding too).
 
 Reported: openvino_model.bin bytes; bits per weight over the checkpoint's
 weight tensors (their Consts, scales and zero points over their elements;
@@ -91,11 +93,15 @@ def main():
     phiq("fp16", "--type", "F16")
     phiq("INT4_ASYM g64", "--type", "INT4_ASYM", "--group-size", "64")
     phiq("INT4_ASYM g128", "--type", "INT4_ASYM", "--group-size", "128")
-    for label, all_layers in (("NNCF INT4_ASYM g64 (defaults)", False),
-                              ("NNCF INT4_ASYM g64 all_layers", True)):
+    phiq("INT8_ASYM", "--type", "INT8_ASYM")
+    for label, mode, all_layers in (
+            ("NNCF INT4_ASYM g64 (defaults)", "int4_asym", False),
+            ("NNCF INT4_ASYM g64 all_layers", "int4_asym", True),
+            ("NNCF INT8_ASYM", "int8_asym", None)):
         folder = f"{work}/{label.split('(')[0].strip().replace(' ', '_')}_{all_layers}"
         os.makedirs(folder, exist_ok=True)
-        nncf_compress(f"{work}/fp32", folder, "int4_asym", 64, all_layers)
+        nncf_compress(f"{work}/fp32", folder, mode, 64 if mode == "int4_asym" else -1,
+                      all_layers)
         rows.append((label, folder))
 
     base = logprobs(f"{work}/fp32", tokens)

@@ -144,14 +144,15 @@ def QuantizeOpenVINO : Pass<"phiq-quantize-openvino", "mlir::ModuleOp"> {
   let summary = "Quantize a model's weights as NNCF's compress_weights does";
   let description = [{
     The OpenVINO counterpart of `--phiq-quantize-onnx`: every linear weight
-    is stored in one NNCF group format, `NNCF_<U4|I4>_G<group-size>`,
-    quantized by NNCF's data-free round to nearest (`nncf.compress_weights`
-    with `mode=INT4_ASYM` or `INT4_SYM`, `group_size`, `ratio=1.0`), so the
-    OpenVINO writer emits the u4/i4 constants, f16 scales and u4 zero
-    points NNCF would have written for the same f32 weights. Only
-    `ratio=1.0` is accepted: NNCF's smaller ratios pick the layers kept in
-    INT8 by a data-dependent error ranking, and INT8 per-channel groups are
-    not a PhiQ format yet.
+    is stored in one NNCF format, `NNCF_<U4|I4>_G<group-size>` or
+    `NNCF_U8_CHANNEL`, quantized by NNCF's data-free round to nearest
+    (`nncf.compress_weights` with `mode=INT4_ASYM`, `INT4_SYM` or
+    `INT8_ASYM`, `group_size`, `ratio=1.0`), so the OpenVINO writer emits
+    the u4/i4/u8 constants, f16 scales and u4/u8 zero points NNCF would
+    have written for the same f32 weights. INT8_ASYM is per channel
+    (`group-size=-1`), as in NNCF. Only `ratio=1.0` is accepted: NNCF's
+    smaller ratios pick the layers kept in INT8 by a data-dependent error
+    ranking.
 
     The lm_head is quantized unless `quantize-lm-head=false` (NNCF's
     `all_layers=True`; by default NNCF keeps it in INT8); the token
@@ -161,9 +162,10 @@ def QuantizeOpenVINO : Pass<"phiq-quantize-openvino", "mlir::ModuleOp"> {
   }];
   let options = [
     Option<"mode", "mode", "std::string", /*default=*/"\"int4_asym\"",
-           "NNCF's mode: int4_asym (u4 codes, u4 zero points) or int4_sym">,
+           "NNCF's mode: int4_asym (u4 codes, u4 zero points), int4_sym, "
+           "or int8_asym (u8, per channel)">,
     Option<"groupSize", "group-size", "int64_t", /*default=*/"128",
-           "elements per scale: 64 or 128">,
+           "elements per scale: 64 or 128; -1 (per channel) for int8_asym">,
     Option<"ratio", "ratio", "double", /*default=*/"1.0",
            "share of the weights in 4 bits (only 1.0)">,
     Option<"quantizeLmHead", "quantize-lm-head", "bool", /*default=*/"true",

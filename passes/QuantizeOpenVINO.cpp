@@ -52,16 +52,21 @@ struct QuantizeOpenVINO : ::phiq::impl::QuantizeOpenVINOBase<QuantizeOpenVINO> {
   }
 
   LogicalResult quantizeModel(ModelOp model) {
-    if (mode != "int4_asym" && mode != "int4_sym")
-      return model.emitError() << "mode must be int4_asym or int4_sym, got '"
-                               << mode << "'";
+    if (mode != "int4_asym" && mode != "int4_sym" && mode != "int8_asym")
+      return model.emitError()
+             << "mode must be int4_asym, int4_sym or int8_asym, got '" << mode
+             << "'";
+    if (mode == "int8_asym" && groupSize != -1)
+      return model.emitError() << "int8_asym is per channel, as in NNCF: "
+                                  "pass group-size=-1";
     if (ratio != 1.0)
       return model.emitError()
              << "ratio " << llvm::formatv("{0}", double(ratio)).str()
              << " is not supported: only ratio=1.0 (every weight in 4 bits) "
                 "is reproducible without NNCF's data-dependent layer ranking";
     std::optional<quant::BlockFormat> format =
-        quant::nncfFormat(4, groupSize, mode == "int4_sym");
+        quant::nncfFormat(mode == "int8_asym" ? 8 : 4, groupSize,
+                          mode == "int4_sym");
     if (!format)
       return model.emitError() << "no NNCF format has group-size = "
                                << int64_t(groupSize) << "; use 64 or 128";
@@ -83,7 +88,7 @@ struct QuantizeOpenVINO : ::phiq::impl::QuantizeOpenVINOBase<QuantizeOpenVINO> {
       if (uses.empty())
         return;
       const int64_t rowLength = op.getType().getShape().back();
-      if (rowLength % groupSize != 0) {
+      if (groupSize > 0 && rowLength % groupSize != 0) {
         op.emitWarning() << "tensor '" << name << "': rows of " << rowLength
                          << " elements are not a whole number of "
                          << int64_t(groupSize) << "-element groups; kept float";

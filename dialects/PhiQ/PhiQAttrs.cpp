@@ -68,6 +68,9 @@ SchemeFacts factsOf(BlockFormat format) {
   case BlockFormat::Q5_K: return {5, 32, 256, false, "u6*f16", "u6*f16", "linear"};
   case BlockFormat::Q6_K: return {6, 16, 256, true, "i8*f16", "none", "linear"};
   case BlockFormat::IQ4_NL: return {4, 32, 0, true, "f16", "none", "iq4_nl"};
+  // NNCF's INT8_ASYM: one f16 scale and u8 zero point per row (block -1).
+  case BlockFormat::NNCF_U8_CHANNEL:
+    return {8, -1, 0, false, "f16", "none", "linear", "u8"};
   default: break;
   }
   llvm_unreachable("unknown block format");
@@ -95,7 +98,7 @@ LogicalResult SchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                           "Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, "
                           "IQ4_NL, a MatMulNBits format "
                           "MNB<4|8>_G<block>_<SYM|ASYM>[_F16], an NNCF format "
-                          "NNCF_<U4|I4>_G<64|128>, or an MLX format "
+                          "NNCF_<U4|I4>_G<64|128> or NNCF_U8_CHANNEL, or an MLX format "
                           "MLX<bits>_G<group>_<F32|F16|BF16>";
   SchemeFacts f = factsOf(*format);
   auto mismatch = [&](StringRef field, auto expected, auto got) {

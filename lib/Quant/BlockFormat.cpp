@@ -162,6 +162,11 @@ const FormatEntry kFormats[] = {
     PHIQ_NNCF(4, 128, false, NNCF_U4_G128),
     PHIQ_NNCF(4, 64, true, NNCF_I4_G64),
     PHIQ_NNCF(4, 128, true, NNCF_I4_G128),
+    // One group per row: its f16 scale and u8 zero point lead the row.
+    {BlockFormat::NNCF_U8_CHANNEL,
+     {"NNCF_U8_CHANNEL", -1, 1, 1, false, 3},
+     quantizeRowNNCFChannelU8,
+     dequantizeRowNNCFChannelU8},
     PHIQ_MLX_GROUPS(2),
     PHIQ_MLX_GROUPS(3),
     PHIQ_MLX_GROUPS(4),
@@ -236,9 +241,12 @@ llvm::ArrayRef<BlockFormat> mlxAffineFormats() {
 
 std::optional<BlockFormat> nncfFormat(int bits, int64_t groupSize,
                                       bool symmetric) {
+  if (bits == 8 && groupSize == -1 && !symmetric)
+    return BlockFormat::NNCF_U8_CHANNEL;
   for (BlockFormat format : nncfFormats()) {
-    MatMulNBitsLayout l = *matMulNBitsLayout(format);
-    if (l.bits == bits && l.blockSize == groupSize && l.symmetric == symmetric)
+    std::optional<MatMulNBitsLayout> l = matMulNBitsLayout(format);
+    if (l && l->bits == bits && l->blockSize == groupSize &&
+        l->symmetric == symmetric)
       return format;
   }
   return std::nullopt;
@@ -287,6 +295,8 @@ std::optional<MatMulNBitsLayout> matMulNBitsLayout(BlockFormat format) {
   // NNCF_<U4|I4>_G<group> (fp16 scales; I4 is symmetric).
   llvm::StringRef name = info.name;
   MatMulNBitsLayout layout;
+  if (format == BlockFormat::NNCF_U8_CHANNEL)
+    return std::nullopt; // one group per row, not a block layout
   if (name.starts_with("NNCF")) {
     layout.bits = 4;
     layout.blockSize = info.blockElements;
@@ -334,7 +344,7 @@ llvm::Expected<int64_t> rowBytes(BlockFormat format, int64_t cols) {
                       "use 32)",
                       info.name, info.blockElements, cols)
             .str());
-  return cols / info.blockElements * info.blockBytes;
+  return info.rowHeaderBytes + cols / info.blockElements * info.blockBytes;
 }
 
 namespace {

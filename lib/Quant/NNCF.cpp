@@ -22,6 +22,9 @@
 // zero point (asymmetric); codes, low nibble first, holding q + 8 when
 // symmetric}.
 //
+// INT8_ASYM is per channel: the INT4_ASYM rule with 255 levels over a whole
+// row, stored as {f16 scale; u8 zero point; one u8 code per element}.
+//
 //===----------------------------------------------------------------------===//
 #include "RowCodecs.h"
 
@@ -77,4 +80,34 @@ void phiq::quant::detail::quantizeRowNNCFGroups(const MatMulNBitsLayout &l,
       codes[i / 2] = uint8_t(code(v[i]) | code(v[i + 1]) << 4);
     out += l.blockBytes();
   }
+}
+
+void phiq::quant::detail::quantizeRowNNCFChannelU8(const float *x, int64_t cols,
+                                                   const float *,
+                                                   uint8_t *out) {
+  float lo = 0.0f, hi = 0.0f; // min(min x, 0), max(max x, 0)
+  for (int64_t i = 0; i < cols; ++i) {
+    lo = std::min(lo, x[i]);
+    hi = std::max(hi, x[i]);
+  }
+  float scale = (hi - lo) / 255.0f;
+  if (std::fabs(scale) < FLT_EPSILON)
+    scale = FLT_EPSILON;
+  const float zp = std::clamp(0.0f - std::nearbyint(lo / scale), 0.0f, 255.0f);
+  const uint16_t half = fp32ToFp16Bits(scale);
+  std::memcpy(out, &half, 2);
+  out[2] = uint8_t(zp);
+  for (int64_t i = 0; i < cols; ++i)
+    out[3 + i] =
+        uint8_t(std::clamp(std::nearbyint(x[i] / scale + zp), 0.0f, 255.0f));
+}
+
+void phiq::quant::detail::dequantizeRowNNCFChannelU8(const uint8_t *in,
+                                                     int64_t cols, float *out) {
+  uint16_t half;
+  std::memcpy(&half, in, 2);
+  const float scale = fp16BitsToFp32(half);
+  const int zp = in[2];
+  for (int64_t i = 0; i < cols; ++i)
+    out[i] = float(int(in[3 + i]) - zp) * scale;
 }

@@ -28,11 +28,11 @@ openvino-tokenizers into DIR/openvino_tokenizer.xml and
 openvino_detokenizer.xml (what `convert_tokenizer CHECKPOINT
 --with-detokenizer -o DIR` does), which LLMPipeline needs.
 
-nncf: runs NNCF's data-free nncf.compress_weights (MODE int4_asym or
-int4_sym, group_size GROUP, ratio 1.0, all_layers) on OpenVINO's reading of
-FP32/openvino_model.xml, and compares every 4-bit constant of OURS (codes,
-zero points, f16 scales) byte for byte with NNCF's constant of the same
-name. Every one must be equal, and NNCF must have compressed as many.
+nncf: runs NNCF's data-free nncf.compress_weights (MODE int4_asym,
+int4_sym or int8_asym, group_size GROUP (-1: per channel), ratio 1.0,
+all_layers) on OpenVINO's reading of FP32/openvino_model.xml, and compares
+every 4/8-bit constant of OURS (codes, zero points, f16 scales) byte for
+byte with NNCF's constant of the same name. Every one must be equal, and NNCF must have compressed as many.
 
 Prints one line per check and exits non-zero on any mismatch.
 """
@@ -186,13 +186,18 @@ def nncf_compress(fp32_folder, out_folder, mode, group, all_layers):
     import openvino as ov
     model = ov.Core().read_model(f"{fp32_folder}/openvino_model.xml")
     mode = {"int4_asym": nncf.CompressWeightsMode.INT4_ASYM,
-            "int4_sym": nncf.CompressWeightsMode.INT4_SYM}[mode]
+            "int4_sym": nncf.CompressWeightsMode.INT4_SYM,
+            "int8_asym": nncf.CompressWeightsMode.INT8_ASYM}[mode]
     # The rotary cos/sin tables are Gathers from constants, which NNCF
     # would take for embeddings; they are not weights (optimum-intel's
     # exports compute them), so they are left out.
-    model = nncf.compress_weights(model, mode=mode, group_size=int(group), ratio=1.0,
-                                  all_layers=all_layers,
-                                  ignored_scope=nncf.IgnoredScope(patterns=["model/rotary/.*"]))
+    # INT8 modes compress every layer and take no ratio, group size or
+    # all_layers (they are per channel).
+    options = ({} if mode == nncf.CompressWeightsMode.INT8_ASYM else
+               {"group_size": int(group), "ratio": 1.0, "all_layers": all_layers})
+    model = nncf.compress_weights(model, mode=mode,
+                                  ignored_scope=nncf.IgnoredScope(patterns=["model/rotary/.*"]),
+                                  **options)
     ov.save_model(model, f"{out_folder}/openvino_model.xml", compress_to_fp16=False)
     for name in ("config.json", "generation_config.json"):
         shutil.copy(f"{fp32_folder}/{name}", f"{out_folder}/{name}")
@@ -206,9 +211,10 @@ def nncf_codes(args):
         theirs = ir_constants(tmp)
     ours = ir_constants(ours_folder)
     # Codes are named after the weight; zero points and scales add a suffix.
-    low_bit = [n for n, (t, _, _) in ours.items() if t in ("u4", "i4") and "/" not in n]
+    low_bit = [n for n, (t, _, _) in ours.items()
+               if t in ("u4", "i4", "u8") and "/" not in n]
     theirs_low_bit = [n for n, (t, _, _) in theirs.items()
-                      if t in ("u4", "i4") and "/" not in n]
+                      if t in ("u4", "i4", "u8") and "/" not in n]
     equal, differing = 0, []
     for name in low_bit:
         parts = [name] + [f"{name}/{s}" for s in ("zero_point", "scale")
@@ -225,7 +231,7 @@ def nncf_codes(args):
     # NNCF also compresses the embedding table when all_layers is set; we
     # keep it float unless asked, so only ours need to be among NNCF's.
     ok = not differing and equal > 0
-    print(f"nncf {mode} g{group}: {equal} of our {len(low_bit)} 4-bit weights equal to "
+    print(f"nncf {mode} g{group}: {equal} of our {len(low_bit)} low-bit weights equal to "
           f"NNCF's byte for byte (NNCF compressed {len(theirs_low_bit)})"
           + ("" if ok else f"; DIFFERENT: {differing[:5]}"))
     return ok

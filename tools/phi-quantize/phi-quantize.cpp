@@ -58,8 +58,8 @@ static cl::opt<std::string>
                   "F32, F16, INT4 or INT8 (MatMulNBits), or Q4_0 / Q8_0 "
                   "(llama.cpp's blocks, the same weights as the GGUF file); "
                   "openvino: F32, F16, INT4_ASYM or INT4_SYM (NNCF's "
-                  "groups); mlx: F32, F16, BF16, or INT2..INT8 (MLX affine "
-                  "groups)"),
+                  "groups), INT8_ASYM (NNCF's, per channel); mlx: F32, F16, "
+                  "BF16, or INT2..INT8 (MLX affine groups)"),
          cl::init("Q4_K_M"));
 static cl::opt<std::string> output("o", cl::Required,
                                    cl::desc("output file"));
@@ -180,14 +180,17 @@ int writeOpenVINO(ModuleOp module, MLIRContext *context) {
   options.allowRequantize = allowRequantize;
   if (type == "F16") {
     options.weights = "fp16";
-  } else if (type == "INT4_ASYM" || type == "INT4_SYM") {
+  } else if (type == "INT4_ASYM" || type == "INT4_SYM" ||
+             type == "INT8_ASYM") {
     phiq::QuantizeOpenVINOOptions ov;
-    ov.mode = type == "INT4_ASYM" ? "int4_asym" : "int4_sym";
-    ov.groupSize = groupSize ? groupSize : 128;
+    ov.mode = llvm::StringRef(type).lower();
+    // NNCF's INT8 is per channel.
+    ov.groupSize =
+        type == "INT8_ASYM" ? -1 : groupSize ? int64_t(groupSize) : 128;
     pm.addPass(phiq::createQuantizeOpenVINO(ov));
   } else if (type != "F32") {
     return fail("--to openvino --type " + type +
-                ": expected F32, F16, INT4_ASYM or INT4_SYM");
+                ": expected F32, F16, INT4_ASYM, INT4_SYM or INT8_ASYM");
   }
   if (failed(pm.run(module)))
     return fail("quantization failed (see above)");

@@ -57,6 +57,9 @@ enum class BlockFormat {
   // MNB4_G<group>_<ASYM|SYM>_F16, rounded as NNCF rounds. U4 is INT4_ASYM
   // (u4 codes and zero point), I4 is INT4_SYM (i4 codes).
   NNCF_U4_G64, NNCF_U4_G128, NNCF_I4_G64, NNCF_I4_G128,
+  // NNCF's INT8_ASYM, per channel: each row is {f16 scale, u8 zero point,
+  // one u8 code per element}.
+  NNCF_U8_CHANNEL,
   // Apple MLX's affine groups (MLXAffine.cpp): MLX<bits>_G<group size>_<scale
   // and bias type>, bits 2..8 (not 7), groups of 32, 64 or 128.
 #define PHIQ_MLX_GROUPS(BITS)                                                  \
@@ -74,7 +77,8 @@ llvm::ArrayRef<BlockFormat> allBlockFormats();
 /// Every NNCF format, in the order of the enum.
 llvm::ArrayRef<BlockFormat> nncfFormats();
 
-/// The NNCF format with these parameters (bits 4, groups of 64 or 128).
+/// The NNCF format with these parameters (bits 4 with groups of 64 or 128;
+/// bits 8 with groupSize -1, per channel).
 std::optional<BlockFormat> nncfFormat(int bits, int64_t groupSize,
                                       bool symmetric);
 
@@ -96,6 +100,9 @@ struct FormatInfo {
   int64_t blockBytes;
   /// A K-quant: 256-element super-blocks with quantized sub-block scales.
   bool kQuant;
+  /// Bytes every row starts with before its blocks: the scale and zero
+  /// point of a per-channel format (one group per row), 0 otherwise.
+  int64_t rowHeaderBytes = 0;
 };
 
 const FormatInfo &formatInfo(BlockFormat format);

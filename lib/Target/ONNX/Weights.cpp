@@ -66,11 +66,8 @@ std::optional<quant::BlockFormat> phiq::onnx::packedFormat(Operation *op) {
   return std::nullopt;
 }
 
-namespace {
-/// The blocks of a packed weight (mapped) or of a deferred one (packed now
-/// into `storage`).
-llvm::Expected<ArrayRef<uint8_t>> blockBytes(Operation *op,
-                                             std::vector<uint8_t> &storage) {
+llvm::Expected<ArrayRef<uint8_t>>
+phiq::onnx::packedBytes(Operation *op, std::vector<uint8_t> &storage) {
   if (auto packed = dyn_cast<PackedWeightOp>(op)) {
     auto tensor = phi::resolveParam(packed.getBytes(), packed);
     if (!tensor)
@@ -83,7 +80,6 @@ llvm::Expected<ArrayRef<uint8_t>> blockBytes(Operation *op,
     return std::move(e);
   return ArrayRef<uint8_t>(storage);
 }
-} // namespace
 
 llvm::Expected<std::vector<float>>
 phiq::onnx::readWeightAsFloats(Operation *op) {
@@ -99,7 +95,7 @@ phiq::onnx::readWeightAsFloats(Operation *op) {
   }
   if (isa<PackedWeightOp, QuantizeOp>(op)) {
     std::vector<uint8_t> storage;
-    auto bytes = blockBytes(op, storage);
+    auto bytes = packedBytes(op, storage);
     if (!bytes)
       return bytes.takeError();
     int64_t cols = shape.back();
@@ -200,7 +196,7 @@ llvm::Expected<NBitsWeight> phiq::onnx::repackForMatMulNBits(Operation *op) {
     return out;
   }
   std::vector<uint8_t> storage;
-  auto bytes = blockBytes(op, storage);
+  auto bytes = packedBytes(op, storage);
   if (!bytes)
     return bytes.takeError();
   const int64_t n = shape->n, blocksPerRow = shape->blocksPerRow();

@@ -36,6 +36,11 @@ llvm::ArrayRef<int64_t> weightShape(mlir::Operation *dataOp);
 /// phi.weight.
 std::optional<::phiq::quant::BlockFormat> packedFormat(mlir::Operation *dataOp);
 
+/// The packed bytes of a phiq.packed_weight (mapped) or of a deferred
+/// phiq.quantize (packed now into `storage`).
+llvm::Expected<llvm::ArrayRef<uint8_t>>
+packedBytes(mlir::Operation *dataOp, std::vector<uint8_t> &storage);
+
 /// Every element as fp32, row-major (packed weights decoded exactly as
 /// phi-run decodes them).
 llvm::Expected<std::vector<float>> readWeightAsFloats(mlir::Operation *dataOp);

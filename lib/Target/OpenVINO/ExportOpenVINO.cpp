@@ -48,6 +48,7 @@
 #include "llvm/Support/Path.h"
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 using namespace mlir;
@@ -86,6 +87,7 @@ private:
   Expected<Output> weightValue(Value weight);
   Expected<Output> floatConstant(Operation *data, bool forceF32);
   Expected<Output> lowBitMatrix(Operation *data);
+  Expected<Output> channelMatrix(Operation *data);
   Expected<Output> attention(AttentionOp op, Output q, Output k, Output v);
   Expected<std::pair<Output, Output>> rotaryFor(RopeAttr rope);
   Output maskFor(std::optional<int64_t> window);
@@ -209,6 +211,46 @@ Expected<Output> DecoderEmitter::lowBitMatrix(Operation *data) {
                {{"destination_type", "f32"}});
 }
 
+/// NNCF's INT8_ASYM per channel: codes u8 [out, in], zero point u8 and
+/// f16 scale [out, 1], Convert(f16) -> Subtract -> Multiply -> Convert(f32).
+Expected<Output> DecoderEmitter::channelMatrix(Operation *data) {
+  ArrayRef<int64_t> shape = onnxw::weightShape(data);
+  const int64_t n = shape.front(), k = shape.back();
+  std::vector<uint8_t> storage;
+  auto bytes = onnxw::packedBytes(data, storage);
+  if (!bytes)
+    return bytes.takeError();
+  if (int64_t(bytes->size()) != n * (k + 3))
+    return fail("packed weight '" + onnxw::weightName(data) +
+                "' has the wrong number of bytes");
+  std::vector<uint8_t> codes(size_t(n * k)), zeroPoints(static_cast<size_t>(n)),
+      scales(size_t(n * 2));
+  for (int64_t r = 0; r < n; ++r) {
+    const uint8_t *row = bytes->data() + r * (k + 3);
+    std::memcpy(&scales[size_t(r * 2)], row, 2);
+    zeroPoints[size_t(r)] = row[2];
+    std::memcpy(&codes[size_t(r * k)], row + 3, size_t(k));
+  }
+  std::string name = layerName(data);
+  auto codeConst = b.constant(name, ET::u8, {n, k}, codes);
+  auto zpConst = b.constant(name + "/zero_point", ET::u8, {n, 1},
+                              zeroPoints);
+  auto scaleConst = b.constant(name + "/scale", ET::f16, {n, 1}, scales);
+  for (auto *c : {&codeConst, &zpConst, &scaleConst})
+    if (!*c)
+      return c->takeError();
+  auto toF16 = [&](Output x) {
+    return b.add("Convert", "opset1", {x}, ET::f16,
+                 {{"destination_type", "f16"}});
+  };
+  Output x = b.add("Subtract", "opset1", {toF16(*codeConst), toF16(*zpConst)},
+                   ET::f16, {{"auto_broadcast", "numpy"}});
+  x = b.add("Multiply", "opset1", {x, *scaleConst}, ET::f16,
+            {{"auto_broadcast", "numpy"}});
+  return b.add("Convert", "opset1", {x}, ET::f32,
+               {{"destination_type", "f32"}});
+}
+
 Expected<Output> DecoderEmitter::weightValue(Value weight) {
   Operation *data = onnxw::weightDataOp(weight);
   auto it = weights.find(data);
@@ -217,8 +259,10 @@ Expected<Output> DecoderEmitter::weightValue(Value weight) {
   std::optional<quant::BlockFormat> format = onnxw::packedFormat(data);
   const bool matrix = onnxw::weightShape(data).size() == 2;
   Expected<Output> out = Output();
-  if (format && !isFloatFormat(*format) && matrix &&
-      onnxw::nbitsShape(data)) {
+  if (format == quant::BlockFormat::NNCF_U8_CHANNEL && matrix) {
+    out = channelMatrix(data);
+  } else if (format && !isFloatFormat(*format) && matrix &&
+             onnxw::nbitsShape(data)) {
     out = lowBitMatrix(data);
   } else if (format && !isFloatFormat(*format)) {
     if (!options.allowRequantize)

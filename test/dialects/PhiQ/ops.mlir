@@ -33,6 +33,19 @@ func.func @mnb_formats(%a: !phiq.blocks<4x64, MNB4_G16_SYM>, %b: !phiq.blocks<4x
   return
 }
 
+// NNCF's formats for OpenVINO: u4/i4 groups (MatMulNBits' bytes with f16
+// scales) and u8 per channel (block_size -1: one group per row).
+// CHECK-LABEL: func.func @nncf_formats
+// CHECK-SAME: !phiq.blocks<4x128, NNCF_I4_G128>
+// CHECK-SAME: !phiq.blocks<4x96, NNCF_U8_CHANNEL>
+// CHECK-SAME: a = #phiq.scheme<format = "NNCF_U4_G64", bits = 4, block_size = 64, super_block_size = 0, symmetric = false, scale = "f16", min = "none", grid = "linear", zero_point = "u4">
+// CHECK-SAME: b = #phiq.scheme<format = "NNCF_U8_CHANNEL", bits = 8, block_size = -1, super_block_size = 0, symmetric = false, scale = "f16", min = "none", grid = "linear", zero_point = "u8">
+// CHECK: phiq.quantize %{{.*}} : tensor<8x96xbf16> -> !phiq.blocks<8x96, NNCF_U8_CHANNEL>
+func.func @nncf_formats(%i4: !phiq.blocks<4x128, NNCF_I4_G128>, %u8: !phiq.blocks<4x96, NNCF_U8_CHANNEL>, %w: tensor<8x96xbf16>) attributes {a = #phiq.scheme<format = "NNCF_U4_G64", bits = 4, block_size = 64, super_block_size = 0, symmetric = false, scale = "f16", min = "none", grid = "linear", zero_point = "u4">, b = #phiq.scheme<format = "NNCF_U8_CHANNEL", bits = 8, block_size = -1, super_block_size = 0, symmetric = false, scale = "f16", min = "none", grid = "linear", zero_point = "u8">} {
+  %q = phiq.quantize %w : tensor<8x96xbf16> -> !phiq.blocks<8x96, NNCF_U8_CHANNEL>
+  return
+}
+
 // CHECK-LABEL: func.func @use_blocks
 // CHECK-SAME: (%[[X:.*]]: tensor<?x?x256xf32>, %[[IDS:.*]]: tensor<?x?xi32>, %[[W:.*]]: !phiq.blocks<768x256, Q4_K>, %[[E:.*]]: !phiq.blocks<3520x256, Q8_0>, %[[B:.*]]: tensor<768xf32>)
 // CHECK: phiq.dequantize %[[W]] : !phiq.blocks<768x256, Q4_K> -> tensor<768x256xf32>

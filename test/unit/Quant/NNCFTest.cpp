@@ -45,7 +45,7 @@ struct Reference {
   int zp = 0;
   float scale = 0;
 };
-Reference nncfGroup(const float *x, int n, bool symmetric) {
+Reference nncfGroup(const float *x, int n, bool symmetric, int bits = 4) {
   float lo = x[0], hi = x[0];
   for (int i = 1; i < n; ++i) {
     lo = std::min(lo, x[i]);
@@ -57,24 +57,27 @@ Reference nncfGroup(const float *x, int n, bool symmetric) {
   } else {
     lo = std::min(lo, 0.0f);
     hi = std::max(hi, 0.0f);
-    r.scale = (hi - lo) / 15.0f;
+    r.scale = (hi - lo) / float((1 << bits) - 1);
   }
   if (std::fabs(r.scale) < FLT_EPSILON)
     r.scale = FLT_EPSILON;
   if (!symmetric)
-    r.zp = int(std::min(15.0f, std::max(0.0f, -roundHalfEven(lo / r.scale))));
+    r.zp = int(std::min(float((1 << bits) - 1),
+                        std::max(0.0f, -roundHalfEven(lo / r.scale))));
   for (int i = 0; i < n; ++i) {
     float q = roundHalfEven(x[i] / r.scale + float(r.zp));
     q = symmetric ? std::min(7.0f, std::max(-8.0f, q))
-                  : std::min(15.0f, std::max(0.0f, q));
+                  : std::min(float((1 << bits) - 1), std::max(0.0f, q));
     r.q.push_back(int(q));
   }
   return r;
 }
 
 TEST(NNCF, registry_maps_onto_matmulnbits_bytes) {
-  ASSERT_EQ(nncfFormats().size(), 4u);
+  ASSERT_EQ(nncfFormats().size(), 5u);
   for (BlockFormat format : nncfFormats()) {
+    if (format == BlockFormat::NNCF_U8_CHANNEL)
+      continue;
     MatMulNBitsLayout l = *matMulNBitsLayout(format);
     EXPECT_EQ(l.bits, 4);
     EXPECT_TRUE(l.fp16Scales);
@@ -86,6 +89,11 @@ TEST(NNCF, registry_maps_onto_matmulnbits_bytes) {
   EXPECT_EQ(nncfFormat(4, 128, true), BlockFormat::NNCF_I4_G128);
   EXPECT_FALSE(nncfFormat(4, 32, false));
   EXPECT_FALSE(nncfFormat(8, 64, false));
+  EXPECT_EQ(nncfFormat(8, -1, false), BlockFormat::NNCF_U8_CHANNEL);
+  EXPECT_FALSE(matMulNBitsLayout(BlockFormat::NNCF_U8_CHANNEL));
+  // A row is its f16 scale, u8 zero point and one byte per element.
+  EXPECT_EQ(llvm::cantFail(rowBytes(BlockFormat::NNCF_U8_CHANNEL, 768)),
+            3 + 768);
   // MatMulNBits' own list does not grow.
   EXPECT_EQ(matMulNBitsFormats().size(), 28u);
 }
@@ -94,6 +102,8 @@ TEST(NNCF, codes_scales_and_zero_points_equal_nncf_rounding) {
   std::mt19937 rng(7);
   std::normal_distribution<float> normal(0.0f, 0.05f);
   for (BlockFormat format : nncfFormats()) {
+    if (format == BlockFormat::NNCF_U8_CHANNEL)
+      continue;
     MatMulNBitsLayout l = *matMulNBitsLayout(format);
     std::vector<float> row(size_t(l.blockSize) * 6);
     for (float &v : row)
@@ -124,6 +134,34 @@ TEST(NNCF, codes_scales_and_zero_points_equal_nncf_rounding) {
                         fp16BitsToFp32(fp32ToFp16Bits(ref.scale));
         EXPECT_EQ(decoded[size_t(g * l.blockSize + i)], w);
       }
+    }
+  }
+}
+
+TEST(NNCF, int8_channel_rows_equal_nncf_rounding) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> normal(0.0f, 0.05f);
+  const int cols = 96;
+  std::vector<float> rows(size_t(3 * cols));
+  for (float &v : rows)
+    v = normal(rng);
+  for (int i = 0; i < cols; ++i)
+    rows[size_t(cols + i)] = -std::fabs(rows[size_t(cols + i)]); // all <= 0
+  std::vector<uint8_t> bytes(size_t(3 * (cols + 3)));
+  llvm::cantFail(quantize(BlockFormat::NNCF_U8_CHANNEL, rows, 3, cols, bytes));
+  std::vector<float> decoded(rows.size());
+  dequantize(BlockFormat::NNCF_U8_CHANNEL, bytes, 3, cols, decoded);
+  for (int r = 0; r < 3; ++r) {
+    Reference ref = nncfGroup(rows.data() + r * cols, cols, false, 8);
+    const uint8_t *row = bytes.data() + r * (cols + 3);
+    uint16_t half;
+    std::memcpy(&half, row, 2);
+    EXPECT_EQ(half, fp32ToFp16Bits(ref.scale));
+    EXPECT_EQ(int(row[2]), ref.zp);
+    for (int i = 0; i < cols; ++i) {
+      ASSERT_EQ(int(row[3 + i]), ref.q[size_t(i)]) << "row " << r << " " << i;
+      EXPECT_EQ(decoded[size_t(r * cols + i)],
+                float(ref.q[size_t(i)] - ref.zp) * fp16BitsToFp32(half));
     }
   }
 }
