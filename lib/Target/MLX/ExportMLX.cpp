@@ -32,6 +32,7 @@
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
@@ -357,6 +358,38 @@ llvm::Expected<std::vector<Entry>> collectEntries(phi::ModelOp model,
   return entries;
 }
 
+/// Writes `v` as JSON, keeping a float that happens to be integral a float
+/// ("0.0", not "0"): transformers' strict config classes, which mlx-lm's
+/// tokenizer loading goes through, reject an int where a float is declared
+/// (PhiMoE's router_aux_loss_coef). A non-negative number that is no
+/// unsigned integer was parsed from a float literal.
+void writeJSON(llvm::json::OStream &j, const llvm::json::Value &v) {
+  if (const llvm::json::Object *o = v.getAsObject()) {
+    std::vector<std::string> keys;
+    for (const auto &entry : *o)
+      keys.push_back(entry.first.str());
+    llvm::sort(keys);
+    j.object([&] {
+      for (const std::string &key : keys)
+        j.attributeBegin(key), writeJSON(j, *o->get(key)), j.attributeEnd();
+    });
+    return;
+  }
+  if (const llvm::json::Array *a = v.getAsArray()) {
+    j.array([&] {
+      for (const llvm::json::Value &e : *a)
+        writeJSON(j, e);
+    });
+    return;
+  }
+  if (std::optional<double> d = v.getAsNumber();
+      d && !v.getAsUINT64() && *d >= 0 && *d == std::floor(*d) && *d < 1e15) {
+    j.rawValue(llvm::formatv("{0:f1}", *d).str());
+    return;
+  }
+  j.value(v);
+}
+
 /// config.json: the checkpoint's, with mlx-lm's quantization entry.
 Error writeConfig(StringRef checkpointDir, ArrayRef<Entry> entries,
                   StringRef path) {
@@ -410,7 +443,11 @@ Error writeConfig(StringRef checkpointDir, ArrayRef<Entry> entries,
   llvm::raw_fd_ostream os(path, ec);
   if (ec)
     return fail("cannot write " + path + ": " + ec.message());
-  os << llvm::formatv("{0:2}", llvm::json::Value(std::move(*config))) << "\n";
+  {
+    llvm::json::OStream j(os, /*IndentSize=*/2);
+    writeJSON(j, llvm::json::Value(std::move(*config)));
+  }
+  os << "\n";
   os.close();
   if (os.has_error())
     return fail("cannot write " + path + ": " + os.error().message());
