@@ -16,6 +16,9 @@
 #include "phiq/Target/MLX/ExportMLX.h"
 #include "phiq/Target/MLX/ImportMLX.h"
 #include "phiq/Target/ONNX/ExportONNX.h"
+#include "phiq/Target/ONNX/ImportONNX.h"
+#include "phiq/Target/ONNX/ONNXStore.h"
+#include "phiq/Target/OpenVINO/ExportOpenVINO.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -30,6 +33,7 @@ void phiq::registerAllDialects(mlir::DialectRegistry &registry) {
 
 void phiq::registerAllParamStores() {
   phiq::gguf::registerGGUFStore();
+  phiq::onnx::registerONNXStore();
   phiq::mlx::registerMLXStore();
 }
 
@@ -45,8 +49,10 @@ void phiq::registerAllTranslations() {
     phiq::hf::registerImportHFTranslation();
     phiq::gguf::registerPhiToGGUFTranslation();
     phiq::onnx::registerPhiToONNXTranslation();
-    phiq::mlx::registerPhiToMLXTranslation();
+    phiq::openvino::registerPhiToOpenVINOTranslation();
     phiq::gguf::registerImportGGUFTranslation();
+    phiq::onnx::registerImportONNXTranslation();
+    phiq::mlx::registerPhiToMLXTranslation();
     phiq::mlx::registerImportMLXTranslation();
     registerAllParamStores();
     return true;

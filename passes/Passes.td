@@ -140,6 +140,50 @@ def QuantizeONNX : Pass<"phiq-quantize-onnx", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::phi::PhiDialect", "mlir::phiq_ir::PhiQDialect"];
 }
 
+def QuantizeOpenVINO : Pass<"phiq-quantize-openvino", "mlir::ModuleOp"> {
+  let summary = "Quantize a model's weights as NNCF's compress_weights does";
+  let description = [{
+    The OpenVINO counterpart of `--phiq-quantize-onnx`: every linear weight
+    is stored in one NNCF group format, `NNCF_<U4|I4>_G<group-size>`,
+    quantized by NNCF's data-free round to nearest (`nncf.compress_weights`
+    with `mode=INT4_ASYM` or `INT4_SYM`, `group_size`, `ratio=1.0`), so the
+    OpenVINO writer emits the u4/i4 constants, f16 scales and u4 zero
+    points NNCF would have written for the same f32 weights. Only
+    `ratio=1.0` is accepted: NNCF's smaller ratios pick the layers kept in
+    INT8 by a data-dependent error ranking, and INT8 per-channel groups are
+    not a PhiQ format yet.
+
+    The lm_head is quantized unless `quantize-lm-head=false` (NNCF's
+    `all_layers=True`; by default NNCF keeps it in INT8); the token
+    embedding only with `quantize-embedding`. A weight whose rows are not a
+    whole number of groups stays float, with a warning. The quantization
+    is deferred (`phiq.quantize`) unless `output` names a safetensors file.
+  }];
+  let options = [
+    Option<"mode", "mode", "std::string", /*default=*/"\"int4_asym\"",
+           "NNCF's mode: int4_asym (u4 codes, u4 zero points) or int4_sym">,
+    Option<"groupSize", "group-size", "int64_t", /*default=*/"128",
+           "elements per scale: 64 or 128">,
+    Option<"ratio", "ratio", "double", /*default=*/"1.0",
+           "share of the weights in 4 bits (only 1.0)">,
+    Option<"quantizeLmHead", "quantize-lm-head", "bool", /*default=*/"true",
+           "quantize the output projection">,
+    Option<"quantizeEmbedding", "quantize-embedding", "bool",
+           /*default=*/"false", "quantize the token embedding table">,
+    Option<"output", "output", "std::string", /*default=*/"\"\"",
+           "safetensors file that receives the packed weights (empty: "
+           "leave the quantization deferred)">,
+    Option<"storeName", "store", "std::string", /*default=*/"\"quantized\"",
+           "name of the parameter store the packed weights are read from">,
+  ];
+  let statistics = [
+    Statistic<"numQuantized", "quantized-tensors", "tensors quantized">,
+    Statistic<"numKept", "kept-float", "tensors kept float (rows do not fit)">,
+    Statistic<"packedBytes", "packed-bytes", "bytes of packed weights">,
+  ];
+  let dependentDialects = ["mlir::phi::PhiDialect", "mlir::phiq_ir::PhiQDialect"];
+}
+
 def QuantizeMLX : Pass<"phiq-quantize-mlx", "mlir::ModuleOp"> {
   let summary = "Quantize a model's weights into Apple MLX's affine groups";
   let description = [{

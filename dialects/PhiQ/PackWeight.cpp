@@ -75,3 +75,30 @@ llvm::Error mlir::phiq_ir::packWeight(QuantizeOp op,
     return fail(llvm::toString(std::move(packed)));
   return llvm::Error::success();
 }
+
+llvm::Error mlir::phiq_ir::decodePlanarWeight(PackedWeightOp op,
+                                              std::vector<float> &out) {
+  BlocksType type = op.getType();
+  auto layout =
+      ::phiq::quant::matMulNBitsLayout(type.getScheme().getBlockFormat());
+  if (!layout || !op.isPlanar())
+    return llvm::createStringError("not a planar MatMulNBits weight");
+  auto codes = phi::resolveParam(op.getBytes(), op);
+  if (!codes)
+    return codes.takeError();
+  auto scales = phi::resolveParam(op.getScalesAttr(), op);
+  if (!scales)
+    return scales.takeError();
+  llvm::ArrayRef<uint8_t> zeroPoints;
+  if (op.getZeroPointsAttr()) {
+    auto zps = phi::resolveParam(op.getZeroPointsAttr(), op);
+    if (!zps)
+      return zps.takeError();
+    zeroPoints = (*zps)->data;
+  }
+  out.resize(size_t(type.getNumRows() * type.getRowLength()));
+  ::phiq::quant::dequantizeMatMulNBitsPlanar(
+      *layout, (*codes)->data, (*scales)->data, zeroPoints, type.getNumRows(),
+      type.getRowLength(), out);
+  return llvm::Error::success();
+}

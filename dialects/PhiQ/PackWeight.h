@@ -15,6 +15,8 @@
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/Support/Error.h"
 
+#include <vector>
+
 namespace mlir::phiq_ir {
 
 /// Packs the weight `op` quantizes into `out`, which holds exactly the
@@ -24,6 +26,11 @@ namespace mlir::phiq_ir {
 /// With `error`, also measures the error of the packed blocks.
 llvm::Error packWeight(QuantizeOp op, llvm::MutableArrayRef<uint8_t> out,
                        ::phiq::quant::QuantizationError *error = nullptr);
+
+/// Decodes a planar `phiq.packed_weight` (MatMulNBits' codes, scales and
+/// zero points as separate parameters) into `out`, rows x cols floats,
+/// reading the three mapped tensors in place.
+llvm::Error decodePlanarWeight(PackedWeightOp op, std::vector<float> &out);
 
 /// The checkpoint name of the weight `op` quantizes ("" for inline ones).
 llvm::StringRef quantizedWeightName(QuantizeOp op);

@@ -94,8 +94,9 @@ LogicalResult SchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                        << "'; expected one of F32, F16, BF16, Q8_0, Q4_0, "
                           "Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, "
                           "IQ4_NL, a MatMulNBits format "
-                          "MNB<4|8>_G<block>_<SYM|ASYM>[_F16], or an MLX "
-                          "format MLX<bits>_G<group>_<F32|F16|BF16>";
+                          "MNB<4|8>_G<block>_<SYM|ASYM>[_F16], an NNCF format "
+                          "NNCF_<U4|I4>_G<64|128>, or an MLX format "
+                          "MLX<bits>_G<group>_<F32|F16|BF16>";
   SchemeFacts f = factsOf(*format);
   auto mismatch = [&](StringRef field, auto expected, auto got) {
     return emitError() << formatName << " has " << field << " " << expected

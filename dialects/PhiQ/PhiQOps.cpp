@@ -6,6 +6,8 @@
 //===----------------------------------------------------------------------===//
 #include "dialects/PhiQ/PhiQOps.h"
 
+#include "phiq/Quant/BlockFormat.h"
+
 #include "mlir/IR/Builders.h"
 
 using namespace mlir;
@@ -37,7 +39,62 @@ void PackedWeightOp::print(OpAsmPrinter &p) {
   p.printOptionalAttrDict((*this)->getAttrs(), /*elidedAttrs=*/{"bytes"});
 }
 
+/// The planar (MatMulNBits) form: codes, scales and zero points apart.
+static LogicalResult verifyPlanar(PackedWeightOp op) {
+  BlocksType type = op.getType();
+  auto layout =
+      ::phiq::quant::matMulNBitsLayout(type.getScheme().getBlockFormat());
+  if (!layout)
+    return op.emitOpError() << "separate scales are only allowed for the "
+                               "MatMulNBits formats (MNB*), not "
+                            << type.getScheme().getFormat();
+  const int64_t rows = type.getNumRows(), cols = type.getRowLength();
+  const int64_t blocks = rows * (cols / layout->blockSize);
+  auto count = [](phi::ParamAttr p) {
+    return llvm::cast<RankedTensorType>(p.getType());
+  };
+  RankedTensorType codes = count(op.getBytes());
+  if (!codes.getElementType().isUnsignedInteger(8) ||
+      codes.getNumElements() != blocks * layout->codeBytes())
+    return op.emitOpError() << rows << "x" << cols << " "
+                            << type.getScheme().getFormat() << " codes take "
+                            << blocks * layout->codeBytes()
+                            << " ui8, but the parameter is " << codes;
+  RankedTensorType scales = count(op.getScalesAttr());
+  Type scaleType = layout->fp16Scales ? Type(Float16Type::get(op.getContext()))
+                                      : Type(Float32Type::get(op.getContext()));
+  if (scales.getElementType() != scaleType ||
+      scales.getNumElements() != blocks)
+    return op.emitOpError() << "expected " << blocks << " " << scaleType
+                            << " scales, one per block, but the parameter is "
+                            << scales;
+  if (layout->symmetric) {
+    if (op.getZeroPointsAttr())
+      return op.emitOpError() << type.getScheme().getFormat()
+                              << " is symmetric and takes no zero points";
+    return success();
+  }
+  if (!op.getZeroPointsAttr())
+    return op.emitOpError() << type.getScheme().getFormat()
+                            << " is asymmetric and needs zero points";
+  RankedTensorType zps = count(op.getZeroPointsAttr());
+  const int64_t rowBytes =
+      ((cols / layout->blockSize) * layout->bits + 7) / 8;
+  if (!zps.getElementType().isUnsignedInteger(8) ||
+      zps.getNumElements() != rows * rowBytes)
+    return op.emitOpError() << "expected " << rows * rowBytes
+                            << " ui8 of packed zero points, but the "
+                               "parameter is "
+                            << zps;
+  return success();
+}
+
 LogicalResult PackedWeightOp::verify() {
+  if (getScalesAttr())
+    return verifyPlanar(*this);
+  if (getZeroPointsAttr())
+    return emitOpError("zero points need separate scales (the planar "
+                       "MatMulNBits form)");
   auto bytes = llvm::cast<RankedTensorType>(getBytes().getType());
   if (bytes.getRank() != 1 || !bytes.getElementType().isUnsignedInteger(8))
     return emitOpError() << "packed bytes must be a 1-D ui8 tensor, got "

@@ -18,11 +18,35 @@ def PhiQ_PackedWeightOp : PhiQ_Op<"packed_weight", [Pure]> {
     ```
     The parameter is the packed bytes (a 1-D `ui8` tensor of exactly the
     size the result type's format needs); the result says what they mean.
+
+    MatMulNBits formats (`MNB*`) may instead be stored planar, as ONNX
+    Runtime's `com.microsoft.MatMulNBits` keeps them: `bytes` holds only the
+    codes (`ui8`, N x K * bits / 8 of them, row by row, low nibble first),
+    `scales` the N x K / block_size scales (`f32`, or `f16` for the `_F16`
+    formats) and, for the asymmetric formats only, `zero_points` the packed
+    zero points (`ui8`, each row ceil(blocks * bits / 8) bytes). The ONNX
+    importer refers to an ONNX file's three initializers this way, so they
+    are mapped, not copied:
+    ```mlir
+    %p = phiq.packed_weight #phi.param<"onnx"::"w.qweight"> : tensor<256x8x16xui8> -> !phiq.blocks<256x256, MNB4_G32_ASYM> {scales = #phi.param<"onnx"::"w.scales"> : tensor<2048xf32>, zero_points = #phi.param<"onnx"::"w.zero_points"> : tensor<1024xui8>}
+    ```
   }];
-  let arguments = (ins Phi_ParamAttr:$bytes);
+  let arguments = (ins Phi_ParamAttr:$bytes,
+                       OptionalAttr<Phi_ParamAttr>:$scales,
+                       OptionalAttr<Phi_ParamAttr>:$zero_points);
   let results = (outs PhiQ_BlocksType:$result);
   let hasCustomAssemblyFormat = 1;
   let hasVerifier = 1;
+  let builders = [OpBuilder<(ins "::mlir::Type":$result,
+                                 "::mlir::phi::ParamAttr":$bytes), [{
+    build($_builder, $_state, result, bytes, ::mlir::phi::ParamAttr(),
+          ::mlir::phi::ParamAttr());
+  }]>];
+  let extraClassDeclaration = [{
+    /// True when the codes, scales and zero points are separate parameters
+    /// (MatMulNBits' own layout).
+    bool isPlanar() { return static_cast<bool>(getScalesAttr()); }
+  }];
 }
 
 def PhiQ_DequantizeOp : PhiQ_Op<"dequantize", [Pure]> {

@@ -47,6 +47,12 @@ constexpr int64_t mnbBlockBytes(int bits, int64_t block, bool symmetric,
    quantizeRowMNB<BITS, BLOCK, SYM, F16>,                                      \
    dequantizeRowMNB<BITS, BLOCK, SYM, F16>}
 
+// NNCF groups: MatMulNBits' bytes with fp16 scales, NNCF's rounding.
+#define PHIQ_NNCF(BITS, BLOCK, SYM, NAME)                                       \
+  {BlockFormat::NAME,                                                          \
+   {#NAME, -1, BLOCK, mnbBlockBytes(BITS, BLOCK, SYM, true), false},           \
+   quantizeRowNNCF<BITS, BLOCK, SYM>,                                          \
+   dequantizeRowMNB<BITS, BLOCK, SYM, true>}
 // MLX formats have no ggml type either.
 #define PHIQ_MLX(BITS, GROUP, SCALE, NAME)                                     \
   {BlockFormat::NAME,                                                          \
@@ -152,6 +158,10 @@ const FormatEntry kFormats[] = {
     PHIQ_MNB(8, 128, false, false, MNB8_G128_ASYM),
     PHIQ_MNB(8, 128, true, true, MNB8_G128_SYM_F16),
     PHIQ_MNB(8, 128, false, true, MNB8_G128_ASYM_F16),
+    PHIQ_NNCF(4, 64, false, NNCF_U4_G64),
+    PHIQ_NNCF(4, 128, false, NNCF_U4_G128),
+    PHIQ_NNCF(4, 64, true, NNCF_I4_G64),
+    PHIQ_NNCF(4, 128, true, NNCF_I4_G128),
     PHIQ_MLX_GROUPS(2),
     PHIQ_MLX_GROUPS(3),
     PHIQ_MLX_GROUPS(4),
@@ -159,6 +169,7 @@ const FormatEntry kFormats[] = {
     PHIQ_MLX_GROUPS(6),
     PHIQ_MLX_GROUPS(8),
 };
+#undef PHIQ_NNCF
 #undef PHIQ_MNB
 #undef PHIQ_MLX
 #undef PHIQ_MLX_GROUPS
@@ -201,6 +212,17 @@ llvm::ArrayRef<BlockFormat> matMulNBitsFormats() {
   return formats;
 }
 
+llvm::ArrayRef<BlockFormat> nncfFormats() {
+  static const std::vector<BlockFormat> formats = [] {
+    std::vector<BlockFormat> all;
+    for (const FormatEntry &e : kFormats)
+      if (e.info.name.starts_with("NNCF"))
+        all.push_back(e.format);
+    return all;
+  }();
+  return formats;
+}
+
 llvm::ArrayRef<BlockFormat> mlxAffineFormats() {
   static const std::vector<BlockFormat> formats = [] {
     std::vector<BlockFormat> all;
@@ -210,6 +232,16 @@ llvm::ArrayRef<BlockFormat> mlxAffineFormats() {
     return all;
   }();
   return formats;
+}
+
+std::optional<BlockFormat> nncfFormat(int bits, int64_t groupSize,
+                                      bool symmetric) {
+  for (BlockFormat format : nncfFormats()) {
+    MatMulNBitsLayout l = *matMulNBitsLayout(format);
+    if (l.bits == bits && l.blockSize == groupSize && l.symmetric == symmetric)
+      return format;
+  }
+  return std::nullopt;
 }
 
 std::optional<MLXAffineLayout> mlxAffineLayout(BlockFormat format) {
@@ -249,11 +281,19 @@ const FormatInfo &formatInfo(BlockFormat format) { return entry(format).info; }
 
 std::optional<MatMulNBitsLayout> matMulNBitsLayout(BlockFormat format) {
   const FormatInfo &info = formatInfo(format);
-  if (!info.name.starts_with("MNB"))
+  if (!info.name.starts_with("MNB") && !info.name.starts_with("NNCF"))
     return std::nullopt;
-  // The name spells the parameters: MNB<bits>_G<block>_<SYM|ASYM>[_F16].
+  // The name spells the parameters: MNB<bits>_G<block>_<SYM|ASYM>[_F16],
+  // NNCF_<U4|I4>_G<group> (fp16 scales; I4 is symmetric).
   llvm::StringRef name = info.name;
   MatMulNBitsLayout layout;
+  if (name.starts_with("NNCF")) {
+    layout.bits = 4;
+    layout.blockSize = info.blockElements;
+    layout.symmetric = name.starts_with("NNCF_I");
+    layout.fp16Scales = true;
+    return layout;
+  }
   layout.bits = name.starts_with("MNB8") ? 8 : 4;
   layout.blockSize = info.blockElements;
   layout.symmetric = name.contains("_SYM");

@@ -25,6 +25,7 @@
 #include "phiq/Quant/Fp16.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -120,4 +121,40 @@ void phiq::quant::detail::dequantizeRowMatMulNBits(const MatMulNBitsLayout &l,
     }
     in += l.blockBytes();
   }
+}
+
+void phiq::quant::dequantizeMatMulNBitsPlanar(
+    const MatMulNBitsLayout &l, llvm::ArrayRef<uint8_t> codes,
+    llvm::ArrayRef<uint8_t> scales, llvm::ArrayRef<uint8_t> zeroPoints,
+    int64_t rows, int64_t cols, llvm::MutableArrayRef<float> dst) {
+  const int64_t blocks = cols / l.blockSize;
+  const int64_t zpRowBytes = (blocks * l.bits + 7) / 8;
+  assert(cols % l.blockSize == 0 && "cols must be whole blocks");
+  assert(int64_t(codes.size()) == rows * blocks * l.codeBytes());
+  assert(int64_t(scales.size()) == rows * blocks * l.scaleBytes());
+  assert(l.symmetric ? zeroPoints.empty()
+                     : int64_t(zeroPoints.size()) == rows * zpRowBytes);
+  assert(int64_t(dst.size()) == rows * cols);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t blk = 0; blk < blocks; ++blk) {
+      const int64_t index = r * blocks + blk;
+      const float scale = loadScale(l, scales.data() + index * l.scaleBytes());
+      int zp = l.midCode();
+      if (!l.symmetric) {
+        const uint8_t packed = zeroPoints[size_t(r * zpRowBytes +
+                                                 blk * l.bits / 8)];
+        zp = l.bits == 8 ? packed : (blk % 2 ? packed >> 4 : packed & 15);
+      }
+      const uint8_t *q = codes.data() + index * l.codeBytes();
+      float *w = dst.data() + r * cols + blk * l.blockSize;
+      if (l.bits == 8) {
+        for (int64_t i = 0; i < l.blockSize; ++i)
+          w[i] = float(int(q[i]) - zp) * scale;
+      } else {
+        for (int64_t i = 0; i < l.blockSize; i += 2) {
+          w[i] = float(int(q[i / 2] & 15) - zp) * scale;
+          w[i + 1] = float(int(q[i / 2] >> 4) - zp) * scale;
+        }
+      }
+    }
 }

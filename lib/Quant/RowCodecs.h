@@ -85,6 +85,15 @@ void dequantizeRowMNB(const uint8_t *in, int64_t cols, float *out) {
                            out);
 }
 
+// NNCF's compress_weights groups (NNCF.cpp): MatMulNBits' bytes, NNCF's
+// rounding.
+void quantizeRowNNCFGroups(const MatMulNBitsLayout &layout, const float *x,
+                           int64_t cols, uint8_t *out);
+template <int Bits, int BlockSize, bool Symmetric>
+void quantizeRowNNCF(const float *x, int64_t cols, const float *,
+                     uint8_t *out) {
+  quantizeRowNNCFGroups({Bits, BlockSize, Symmetric, true}, x, cols, out);
+}
 // Apple MLX's affine groups (MLXAffine.cpp; importance is ignored:
 // mx.quantize is plain round to nearest).
 void quantizeRowMLXAffine(const MLXAffineLayout &layout, const float *x,

@@ -69,8 +69,7 @@ SymmetricFit fitSymmetric(const float *x, const float *w, int n, int qmin,
   // Codes q = clamp(round(iscale * x)) and the least-squares scale
   // a = sum w x q / sum w q^2 they imply, scored by the error reduction
   // (sum w x q)^2 / sum w q^2.
-  auto consider = [&](float iscale) {
-    FitSums t = kernels.fitSums(x, w, n, 0.0f, iscale, lo, hi);
+  auto judge = [&](const FitSums &t) {
     if (!(t.qq > 0.0f))
       return false;
     double score = double(t.xq) * t.xq / t.qq;
@@ -81,14 +80,25 @@ SymmetricFit fitSymmetric(const float *x, const float *w, int n, int qmin,
     best.gain = score;
     return true;
   };
+  auto consider = [&](float iscale) {
+    return judge(kernels.fitSums(x, w, n, 0.0f, iscale, lo, hi));
+  };
   // The extreme value lands on each end of the code range, moved by up to
-  // its scan span either way.
+  // its scan span either way. The grid's sums come from one batched call;
+  // the candidates are then judged in scan order.
   float spanLo = scanSpan(lo, minSpan), spanHi = scanSpan(hi, minSpan);
+  constexpr int kGrid = 2 * (2 * kScanSteps + 1);
+  float bases[kGrid] = {}, iscales[kGrid];
+  int count = 0;
   for (int k = -kScanSteps; k <= kScanSteps; ++k) {
     float t = static_cast<float>(k) / kScanSteps;
-    consider((lo + t * spanLo) / extreme);
-    consider((hi + t * spanHi) / extreme);
+    iscales[count++] = (lo + t * spanLo) / extreme;
+    iscales[count++] = (hi + t * spanHi) / extreme;
   }
+  FitSums sums[kGrid];
+  kernels.fitSumsBatch(x, w, n, bases, iscales, count, lo, hi, sums);
+  for (int c = 0; c < count; ++c)
+    judge(sums[c]);
   // Lloyd: codes from the best scale, then the scale from those codes.
   for (int iter = 0; iter < 4 && best.scale != 0.0f; ++iter)
     if (!consider(1.0f / best.scale))
@@ -118,8 +128,7 @@ AffineFit fitAffine(const float *x, const float *w, int n, int nmax,
   // Codes q_i = clamp(round((x_i - base) * iscale), 0, nmax), then the
   // least-squares (a, c) for them, with c clamped to <= 0 when asked.
   const SearchKernels &kernels = searchKernels();
-  auto consider = [&](float base, float iscale) {
-    FitSums t = kernels.fitSums(x, w, n, base, iscale, 0.0f, top);
+  auto judge = [&](const FitSums &t) {
     double sq = t.q, sqq = t.qq, sxq = t.xq;
     if (!(sqq > 0.0))
       return false;
@@ -147,16 +156,28 @@ AffineFit fitAffine(const float *x, const float *w, int n, int nmax,
     best.offset = static_cast<float>(c);
     return true;
   };
+  auto consider = [&](float base, float iscale) {
+    return judge(kernels.fitSums(x, w, n, base, iscale, 0.0f, top));
+  };
   // The codes of the scan start at the minimum, or half a step below or
   // above it: rounding the same scale from a shifted origin moves whole
   // runs of values to the next code, which the least-squares offset then
   // absorbs.
   float range = hi - lo;
   float span = scanSpan(top, minSpan);
+  constexpr int kGrid = 3 * (2 * kScanSteps + 1);
+  float bases[kGrid], iscales[kGrid];
+  int count = 0;
   for (float shift : {0.0f, -0.5f, 0.5f})
-    for (int k = -kScanSteps; k <= kScanSteps; ++k)
-      consider(lo + shift * range / top,
-               (top + span * static_cast<float>(k) / kScanSteps) / range);
+    for (int k = -kScanSteps; k <= kScanSteps; ++k) {
+      bases[count] = lo + shift * range / top;
+      iscales[count++] =
+          (top + span * static_cast<float>(k) / kScanSteps) / range;
+    }
+  FitSums sums[kGrid];
+  kernels.fitSumsBatch(x, w, n, bases, iscales, count, 0.0f, top, sums);
+  for (int c = 0; c < count; ++c)
+    judge(sums[c]);
   if (best.scale == 0.0f) {
     // Nothing well-posed (e.g. zero weights on all but one value): plain
     // min/max quantization.

@@ -63,6 +63,13 @@ FitSums fitSumsPortable(const float *x, const float *w, int n, float base,
   return {sumLanes(sq), sumLanes(sqq), sumLanes(sxq)};
 }
 
+void fitSumsBatchPortable(const float *x, const float *w, int n,
+                          const float *base, const float *iscale, int count,
+                          float lo, float hi, FitSums *out) {
+  for (int c = 0; c < count; ++c)
+    out[c] = fitSumsPortable(x, w, n, base[c], iscale[c], lo, hi);
+}
+
 /// The grid value nearest v and its index: V[0] plus every gap whose
 /// midpoint lies below v (ties go to the lower value).
 inline float gridValue(float v, float &index) {
@@ -123,7 +130,7 @@ void errorAndNormPortable(const float *x, const float *y, int64_t n,
 const SearchKernels &portableSearchKernels() {
   static const SearchKernels kernels = {
       requantAffinePortable, requantSymmetricPortable, fitSumsPortable,
-      gridSumsPortable, gridErrorPortable, nullptr, nullptr,
+      fitSumsBatchPortable, gridSumsPortable, gridErrorPortable, nullptr, nullptr,
       errorAndNormPortable};
   return kernels;
 }

@@ -41,6 +41,13 @@ struct SearchKernels {
   /// Sums for q = clamp(round((x - base) * iscale), lo, hi).
   FitSums (*fitSums)(const float *x, const float *w, int n, float base,
                      float iscale, float lo, float hi);
+  /// fitSums for `count` candidates (base[c], iscale[c]) in one call, the
+  /// grid scans' shape: out[c] has the bits fitSums(x, w, n, base[c],
+  /// iscale[c], lo, hi) returns. One call keeps the group in registers and
+  /// adds eight candidates' lanes at once.
+  void (*fitSumsBatch)(const float *x, const float *w, int n,
+                       const float *base, const float *iscale, int count,
+                       float lo, float hi, FitSums *out);
   /// IQ4_NL: sums for q = the grid value nearest x * inv.
   FitSums (*gridSums)(const float *x, const float *w, int n, float inv);
   /// IQ4_NL: grid indices nearest x / d (as floats) and sum w (x - d V)^2.

@@ -93,6 +93,67 @@ FitSums fitSumsAVX2(const float *x, const float *w, int n, float base,
   return {sumInOrder(sq), sumInOrder(sqq), sumInOrder(sxq)};
 }
 
+/// Transposes the 8 x 8 matrix whose rows are r[0..7].
+inline void transpose8(__m256 r[8]) {
+  __m256 t[8], u[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 8; i += 4) {
+    u[i] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    u[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    u[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    u[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int i = 0; i < 4; ++i) {
+    r[i] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x20);
+    r[i + 4] = _mm256_permute2f128_ps(u[i], u[i + 4], 0x31);
+  }
+}
+
+/// Adds lanes 0..7 of each row in order (as sumInOrder does), for eight
+/// rows at once: lane c of the result is row c's sum.
+inline __m256 sumRowsInOrder(__m256 r[8]) {
+  transpose8(r);
+  __m256 sum = _mm256_setzero_ps();
+  for (int k = 0; k < kLanes; ++k)
+    sum = _mm256_add_ps(sum, r[k]);
+  return sum;
+}
+
+void fitSumsBatchAVX2(const float *x, const float *w, int n,
+                      const float *base, const float *iscale, int count,
+                      float lo, float hi, FitSums *out) {
+  __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
+  for (int c0 = 0; c0 < count; c0 += 8) {
+    int m = count - c0 < 8 ? count - c0 : 8;
+    __m256 sq[8], sqq[8], sxq[8];
+    for (int c = 0; c < 8; ++c) {
+      sq[c] = sqq[c] = sxq[c] = _mm256_setzero_ps();
+      if (c >= m)
+        continue;
+      __m256 vbase = _mm256_set1_ps(base[c0 + c]);
+      __m256 vscale = _mm256_set1_ps(iscale[c0 + c]);
+      for (int i = 0; i < n; i += kLanes) {
+        __m256 xi = _mm256_loadu_ps(x + i), wi = _mm256_loadu_ps(w + i);
+        __m256 q = roundNearest8(
+            clamp8(_mm256_mul_ps(_mm256_sub_ps(xi, vbase), vscale), vlo, vhi));
+        __m256 wq = _mm256_mul_ps(wi, q);
+        sq[c] = _mm256_add_ps(sq[c], wq);
+        sqq[c] = _mm256_add_ps(sqq[c], _mm256_mul_ps(wq, q));
+        sxq[c] = _mm256_add_ps(sxq[c], _mm256_mul_ps(_mm256_mul_ps(wi, xi), q));
+      }
+    }
+    alignas(32) float tq[8], tqq[8], txq[8];
+    _mm256_store_ps(tq, sumRowsInOrder(sq));
+    _mm256_store_ps(tqq, sumRowsInOrder(sqq));
+    _mm256_store_ps(txq, sumRowsInOrder(sxq));
+    for (int c = 0; c < m; ++c)
+      out[c0 + c] = {tq[c], tqq[c], txq[c]};
+  }
+}
+
 /// Nearest grid value (and index) of eight values, as gridValue does.
 inline __m256 gridValue8(__m256 v, __m256 &index) {
   __m256 value = _mm256_set1_ps(kIQ4Grid[0]);
@@ -283,7 +344,8 @@ void errorAndNormAVX2(const float *x, const float *y, int64_t n,
 
 const SearchKernels *avx2SearchKernels() {
   static const SearchKernels kernels = {requantAffineAVX2, requantSymmetricAVX2,
-                                        fitSumsAVX2, gridSumsAVX2,
+                                        fitSumsAVX2, fitSumsBatchAVX2,
+                                        gridSumsAVX2,
                                         gridErrorAVX2, roundRowQ8_0AVX2,
                                         roundRowQ4_0AVX2, errorAndNormAVX2};
   return rt::hardwareCpuLevel() == rt::CpuLevel::Portable ? nullptr : &kernels;

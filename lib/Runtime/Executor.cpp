@@ -238,7 +238,15 @@ llvm::Expected<std::unique_ptr<Executor>> Executor::create(ModelOp model,
       auto blocksType = cast<mlir::phiq_ir::BlocksType>(op->getResult(0).getType());
       std::vector<uint8_t> packedHere;
       ArrayRef<uint8_t> blocks;
-      if (auto packed = dyn_cast<mlir::phiq_ir::PackedWeightOp>(op)) {
+      auto planar = dyn_cast<mlir::phiq_ir::PackedWeightOp>(op);
+      if (planar && planar.isPlanar()) {
+        // MatMulNBits' own layout (an imported ONNX file): three tensors.
+        std::vector<float> &out = exec->weights[op->getResult(0)];
+        if (Error e = mlir::phiq_ir::decodePlanarWeight(planar, out)) {
+          error = opError(op, llvm::toString(std::move(e)));
+          return WalkResult::interrupt();
+        }
+      } else if (auto packed = dyn_cast<mlir::phiq_ir::PackedWeightOp>(op)) {
         auto tensor = resolveParam(packed.getBytes(), op);
         if (!tensor) {
           error = opError(op, llvm::toString(tensor.takeError()));
@@ -254,11 +262,14 @@ llvm::Expected<std::unique_ptr<Executor>> Executor::create(ModelOp model,
         }
         blocks = packedHere;
       }
-      std::vector<float> &out = exec->weights[op->getResult(0)];
-      out.resize(size_t(blocksType.getNumRows() * blocksType.getRowLength()));
-      ::phiq::quant::dequantize(blocksType.getScheme().getBlockFormat(), blocks,
-                                blocksType.getNumRows(),
-                                blocksType.getRowLength(), out);
+      if (!blocks.empty()) {
+        std::vector<float> &out = exec->weights[op->getResult(0)];
+        out.resize(
+            size_t(blocksType.getNumRows() * blocksType.getRowLength()));
+        ::phiq::quant::dequantize(blocksType.getScheme().getBlockFormat(),
+                                  blocks, blocksType.getNumRows(),
+                                  blocksType.getRowLength(), out);
+      }
     } else if (auto attn = dyn_cast<AttentionOp>(op)) {
       exec->attentionIndex[op] = exec->attentionOps.size();
       exec->attentionOps.push_back(attn);

@@ -36,10 +36,10 @@ import sys
 import numpy as np
 
 
-def session(folder):
+def session(folder, threads=2):
     import onnxruntime as ort
     options = ort.SessionOptions()
-    options.intra_op_num_threads = 2
+    options.intra_op_num_threads = threads
     return ort.InferenceSession(f"{folder}/model.onnx", options,
                                 providers=["CPUExecutionProvider"])
 
@@ -47,8 +47,8 @@ def session(folder):
 class Decoder:
     """Drives the exported graph the way ONNX Runtime GenAI does."""
 
-    def __init__(self, folder):
-        self.sess = session(folder)
+    def __init__(self, folder, threads=2):
+        self.sess = session(folder, threads)
         config = json.load(open(f"{folder}/genai_config.json"))["model"]["decoder"]
         self.layers = config["num_hidden_layers"]
         self.kv_heads = config["num_key_value_heads"]

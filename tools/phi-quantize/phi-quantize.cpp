@@ -22,6 +22,7 @@
 #include "phiq/Target/MLX/ExportMLX.h"
 #include "phiq/Target/MLX/ImportMLX.h"
 #include "phiq/Target/ONNX/ExportONNX.h"
+#include "phiq/Target/OpenVINO/ExportOpenVINO.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
@@ -47,14 +48,18 @@ static cl::opt<std::string>
           cl::desc("<Hugging Face folder, mlx-lm folder, GGUF file or .mlir>"));
 static cl::opt<std::string>
     target("to", cl::desc("output format: gguf (a file), onnx (an ONNX "
-                          "Runtime GenAI folder) or mlx (an mlx-lm folder)"),
+                          "Runtime GenAI folder), openvino (an OpenVINO IR "
+                          "folder for openvino-genai) or mlx (an mlx-lm "
+                          "folder)"),
            cl::init("gguf"));
 static cl::opt<std::string>
     type("type",
          cl::desc("gguf: a llama.cpp file type (Q4_K_M, Q8_0, ...); onnx: "
                   "F32, F16, INT4 or INT8 (MatMulNBits), or Q4_0 / Q8_0 "
                   "(llama.cpp's blocks, the same weights as the GGUF file); "
-                  "mlx: F32, F16, BF16, or INT2..INT8 (MLX affine groups)"),
+                  "openvino: F32, F16, INT4_ASYM or INT4_SYM (NNCF's "
+                  "groups); mlx: F32, F16, BF16, or INT2..INT8 (MLX affine "
+                  "groups)"),
          cl::init("Q4_K_M"));
 static cl::opt<std::string> output("o", cl::Required,
                                    cl::desc("output file"));
@@ -68,6 +73,17 @@ static cl::opt<int64_t> blockSize("block-size",
                                   cl::desc("onnx INT4/INT8: elements per scale "
                                            "(16, 32, 64, 128)"),
                                   cl::init(32));
+static cl::opt<int64_t>
+    groupSize("group-size",
+              cl::desc("openvino INT4_ASYM/INT4_SYM: elements per scale (64 "
+                       "or 128; default 128); mlx INT<bits>: elements per "
+                       "scale and bias (32, 64 or 128; default 64)"),
+              cl::init(0));
+static cl::opt<bool> allowRequantize(
+    "allow-requantize",
+    cl::desc("openvino, mlx: re-quantize weights already in formats the "
+             "target cannot hold exactly (openvino: to f16; mlx: to its "
+             "groups) instead of refusing them, reporting the error added"));
 static cl::opt<bool> symmetric("symmetric",
                                cl::desc("onnx INT4/INT8: no zero points"));
 static cl::opt<int64_t>
@@ -75,15 +91,6 @@ static cl::opt<int64_t>
                   cl::desc("onnx: MatMulNBits accuracy_level (0..4)"),
                   cl::init(0));
 
-static cl::opt<int64_t>
-    groupSize("group-size",
-              cl::desc("mlx INT<bits>: elements per scale and bias (32, 64, "
-                       "128)"),
-              cl::init(64));
-static cl::opt<bool> allowRequantize(
-    "allow-requantize",
-    cl::desc("mlx: re-quantize weights already in formats MLX cannot hold "
-             "(GGUF's) instead of refusing them, reporting the error added"));
 
 static cl::opt<std::string>
     progress("progress",
@@ -164,6 +171,48 @@ int writeONNX(ModuleOp module, MLIRContext *context) {
   return 0;
 }
 
+/// --to openvino: F32/F16 float weights, or NNCF's INT4 groups
+/// (--phiq-quantize-openvino); the writer packs each deferred weight as it
+/// streams it into openvino_model.bin.
+int writeOpenVINO(ModuleOp module, MLIRContext *context) {
+  PassManager pm(context);
+  phiq::openvino::ExportOptions options;
+  options.allowRequantize = allowRequantize;
+  if (type == "F16") {
+    options.weights = "fp16";
+  } else if (type == "INT4_ASYM" || type == "INT4_SYM") {
+    phiq::QuantizeOpenVINOOptions ov;
+    ov.mode = type == "INT4_ASYM" ? "int4_asym" : "int4_sym";
+    ov.groupSize = groupSize ? groupSize : 128;
+    pm.addPass(phiq::createQuantizeOpenVINO(ov));
+  } else if (type != "F32") {
+    return fail("--to openvino --type " + type +
+                ": expected F32, F16, INT4_ASYM or INT4_SYM");
+  }
+  if (failed(pm.run(module)))
+    return fail("quantization failed (see above)");
+  auto start = std::chrono::steady_clock::now();
+  auto report = phiq::openvino::exportOpenVINO(module, output, options);
+  if (!report)
+    return fail(llvm::toString(report.takeError()));
+  double seconds = std::chrono::duration<double>(
+                       std::chrono::steady_clock::now() - start)
+                       .count();
+  uint64_t xml = 0, bin = 0;
+  llvm::sys::fs::file_size(output + "/openvino_model.xml", xml);
+  llvm::sys::fs::file_size(output + "/openvino_model.bin", bin);
+  llvm::outs() << fmt::format(
+      "{} OpenVINO model: openvino_model.xml {} bytes, openvino_model.bin {} "
+      "bytes in {:.2f} s\n",
+      type.getValue(), xml, bin, seconds);
+  if (report->requantized)
+    llvm::outs() << fmt::format("requantized {} tensors to f16 (worst "
+                                "relative RMS error added {:.2e})\n",
+                                report->requantized,
+                                report->worstRequantizeError);
+  return 0;
+}
+
 /// --to mlx: F32/F16/BF16 write float tensors of that type; INT<bits>
 /// quantizes every matrix mlx-lm quantizes into MLX affine groups, and the
 /// writer splits the groups into mlx-lm's weight / scales / biases.
@@ -171,7 +220,7 @@ int writeMLX(ModuleOp module, MLIRContext *context) {
   PassManager pm(context);
   phiq::mlx::ExportOptions options;
   options.allowRequantize = allowRequantize;
-  options.requantizeGroupSize = groupSize;
+  options.requantizeGroupSize = groupSize ? groupSize : 64;
   options.onRequantize = [](llvm::StringRef tensor, llvm::StringRef from,
                             double relativeRmse) {
     llvm::outs() << fmt::format("re-quantized {} from {}: relative RMS "
@@ -185,7 +234,7 @@ int writeMLX(ModuleOp module, MLIRContext *context) {
   } else if (t.consume_front("INT") && !t.getAsInteger(10, bits)) {
     phiq::QuantizeMLXOptions mlx;
     mlx.bits = bits;
-    mlx.groupSize = groupSize;
+    mlx.groupSize = groupSize ? groupSize : 64;
     options.requantizeBits = bits;
     pm.addPass(phiq::createQuantizeMLX(mlx));
   } else {
@@ -217,8 +266,9 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(argc, argv,
                               "PhiQ one-shot quantizer: checkpoint in, "
                               "runtime file out\n");
-  if (target != "gguf" && target != "onnx" && target != "mlx")
-    return fail("--to " + target + ": expected gguf, onnx or mlx");
+  if (target != "gguf" && target != "onnx" && target != "openvino" &&
+      target != "mlx")
+    return fail("--to " + target + ": expected gguf, onnx, openvino or mlx");
 
   DialectRegistry registry;
   phiq::registerAllDialects(registry);
@@ -274,6 +324,8 @@ int main(int argc, char **argv) {
 
   if (target == "onnx")
     return writeONNX(*module, &context);
+  if (target == "openvino")
+    return writeOpenVINO(*module, &context);
   if (target == "mlx")
     return writeMLX(*module, &context);
 

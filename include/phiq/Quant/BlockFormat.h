@@ -53,6 +53,10 @@ enum class BlockFormat {
   MNB8_G32_SYM, MNB8_G32_ASYM, MNB8_G32_SYM_F16, MNB8_G32_ASYM_F16,
   MNB8_G64_SYM, MNB8_G64_ASYM, MNB8_G64_SYM_F16, MNB8_G64_ASYM_F16,
   MNB8_G128_SYM, MNB8_G128_ASYM, MNB8_G128_SYM_F16, MNB8_G128_ASYM_F16,
+  // NNCF's compress_weights groups for OpenVINO IR (NNCF.cpp): the bytes of
+  // MNB4_G<group>_<ASYM|SYM>_F16, rounded as NNCF rounds. U4 is INT4_ASYM
+  // (u4 codes and zero point), I4 is INT4_SYM (i4 codes).
+  NNCF_U4_G64, NNCF_U4_G128, NNCF_I4_G64, NNCF_I4_G128,
   // Apple MLX's affine groups (MLXAffine.cpp): MLX<bits>_G<group size>_<scale
   // and bias type>, bits 2..8 (not 7), groups of 32, 64 or 128.
 #define PHIQ_MLX_GROUPS(BITS)                                                  \
@@ -66,6 +70,13 @@ enum class BlockFormat {
 
 /// Every GGUF (ggml) format, in the order of the enum.
 llvm::ArrayRef<BlockFormat> allBlockFormats();
+
+/// Every NNCF format, in the order of the enum.
+llvm::ArrayRef<BlockFormat> nncfFormats();
+
+/// The NNCF format with these parameters (bits 4, groups of 64 or 128).
+std::optional<BlockFormat> nncfFormat(int bits, int64_t groupSize,
+                                      bool symmetric);
 
 /// Every MatMulNBits format, in the order of the enum.
 llvm::ArrayRef<BlockFormat> matMulNBitsFormats();
@@ -110,7 +121,9 @@ struct MatMulNBitsLayout {
   int midCode() const { return 1 << (bits - 1); }
 };
 
-/// The layout of a MatMulNBits format; nullopt for the GGUF formats.
+/// The layout of a MatMulNBits or NNCF format (an NNCF group is stored
+/// exactly as the MatMulNBits block of the same shape with fp16 scales);
+/// nullopt for the GGUF formats.
 std::optional<MatMulNBitsLayout> matMulNBitsLayout(BlockFormat format);
 
 /// The MatMulNBits format with these parameters, if PhiQ has one (bits 4
@@ -196,6 +209,20 @@ llvm::Error quantizeRows(BlockFormat format, int64_t rows, int64_t cols,
 /// preconditions (asserted), as for any decoder of bytes we wrote.
 void dequantize(BlockFormat format, llvm::ArrayRef<uint8_t> src, int64_t rows,
                 int64_t cols, llvm::MutableArrayRef<float> dst);
+
+/// Decodes a MatMulNBits weight stored planar, as ONNX Runtime keeps it:
+///   codes  [rows, K / blockSize, blockSize * bits / 8] (low nibble first),
+///   scales [rows * K / blockSize] (f32, or f16 when layout.fp16Scales),
+///   zeroPoints [rows, ceil(blocks * bits / 8)] (low nibble first, each row
+///   padded), empty for the symmetric formats (zp = 2^(bits-1)),
+/// into w[r, c] = scale * (q - zp), exactly as the interleaved blocks of the
+/// same format decode. Sizes are preconditions (asserted).
+void dequantizeMatMulNBitsPlanar(const MatMulNBitsLayout &layout,
+                                 llvm::ArrayRef<uint8_t> codes,
+                                 llvm::ArrayRef<uint8_t> scales,
+                                 llvm::ArrayRef<uint8_t> zeroPoints,
+                                 int64_t rows, int64_t cols,
+                                 llvm::MutableArrayRef<float> dst);
 
 /// sum over elements of importance[c] * (x[r, c] - dequantize(q)[r, c])^2,
 /// importance[c] = 1 when null: the weighted error the quantizers minimize.

@@ -5,8 +5,9 @@
 // position_ids, past_key_values.N.key/value -> logits, present.N.key/value),
 // and writes it with genai_config.json and the tokenizer into a folder.
 //
-// Weights: float matrices are stored transposed ([in, out], what MatMul
-// multiplies by) in the activation type; linears in MatMulNBits' own
+// Weights: float matrices are stored as in the checkpoint ([out, in],
+// under their checkpoint names) in the activation type and transposed by a
+// Transpose node that ONNX Runtime folds; linears in MatMulNBits' own
 // formats (--phiq-quantize-onnx) and in Q4_0 / Q8_0 become
 // com.microsoft.MatMulNBits with bit-identical weights (deferred
 // phiq.quantize weights are packed on the fly); a tied lm_head reads
@@ -226,10 +227,16 @@ Expected<std::string> DecoderEmitter::linear(Operation *op, Value input,
         b.add("Concat", {leading, b.constI64({vocab})}).attr("axis", int64_t(0));
     y = b.add("Reshape", {product, shape});
   } else {
-    auto w = floatWeight(weight, act, /*transposed=*/true);
+    // The checkpoint's [out, in] matrix under its own name, transposed by a
+    // node (ONNX Runtime folds it at load), as torch.onnx.export writes a
+    // Linear: the importer then maps the initializer as the phi.linear
+    // weight it was, without a transposed copy.
+    auto w = floatWeight(weight, act, /*transposed=*/false);
     if (!w)
       return w.takeError();
-    y = b.add("MatMul", {x, *w});
+    std::string wT =
+        b.add("Transpose", {*w}).attr("perm", ArrayRef<int64_t>{1, 0});
+    y = b.add("MatMul", {x, wT});
   }
   if (bias) {
     auto bv = floatWeight(bias, act, false);
@@ -464,11 +471,18 @@ Error phiq::onnx::exportONNX(ModuleOp module, StringRef outDir,
   if (!firstAttention)
     return fail("the model has no attention layer");
   std::string tokenizerDir = options.tokenizerDir;
-  if (tokenizerDir.empty())
-    if (auto p = model.getStorePath("model"))
+  if (tokenizerDir.empty()) {
+    // The checkpoint's store, else the file an imported model came from
+    // (an ONNX or GGUF import keeps its tokenizer files beside it).
+    std::optional<StringRef> p = model.getStorePath("model");
+    if (!p && !model.getStores().empty())
+      if (auto path = dyn_cast<StringAttr>(model.getStores().begin()->getValue()))
+        p = path.getValue();
+    if (p)
       tokenizerDir = llvm::sys::fs::is_directory(*p)
                          ? p->str()
                          : llvm::sys::path::parent_path(*p).str();
+  }
   if (outDir.empty())
     return fail("no output folder given (--onnx-out)");
   if (Error e = checkReplaceable(outDir))

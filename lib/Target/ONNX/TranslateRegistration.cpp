@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "phiq/Target/ONNX/ExportONNX.h"
+#include "phiq/Target/ONNX/ImportONNX.h"
 
 #include "dialects/Phi/PhiDialect.h"
 #include "dialects/PhiQ/PhiQDialect.h"
@@ -14,6 +15,7 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/WithColor.h"
 
 using namespace mlir;
@@ -69,6 +71,34 @@ void phiq::onnx::registerPhiToONNXTranslation() {
         os << "wrote " << outDir << ": model.onnx, model.onnx.data (" << size
            << " bytes), genai_config.json, tokenizer\n";
         return success();
+      },
+      [](DialectRegistry &registry) {
+        registry.insert<phi::PhiDialect, phiq_ir::PhiQDialect>();
+      });
+}
+
+void phiq::onnx::registerImportONNXTranslation() {
+  static llvm::cl::opt<std::string> storeName(
+      "import-onnx-store",
+      llvm::cl::desc("parameter store name for --import-onnx"),
+      llvm::cl::init("onnx"));
+  TranslateToMLIRRegistration registration(
+      "import-onnx",
+      "import a Phi decoder from an ONNX file (external data mapped)",
+      [](llvm::SourceMgr &sourceMgr,
+         MLIRContext *context) -> OwningOpRef<Operation *> {
+        StringRef file = sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID())
+                             ->getBufferIdentifier();
+        ImportOptions options;
+        options.storeName = storeName;
+        auto module = importONNX(file, context, options);
+        if (!module) {
+          // The message names the file and node; a location would repeat it.
+          llvm::WithColor::error(llvm::errs(), "phi-translate")
+              << llvm::toString(module.takeError()) << "\n";
+          return nullptr;
+        }
+        return OwningOpRef<Operation *>(module->release());
       },
       [](DialectRegistry &registry) {
         registry.insert<phi::PhiDialect, phiq_ir::PhiQDialect>();

@@ -92,6 +92,11 @@ phiq::onnx::readWeightAsFloats(Operation *op) {
   for (int64_t d : shape)
     count *= d;
   std::vector<float> floats(static_cast<size_t>(count));
+  if (auto planar = dyn_cast<PackedWeightOp>(op); planar && planar.isPlanar()) {
+    if (llvm::Error e = mlir::phiq_ir::decodePlanarWeight(planar, floats))
+      return std::move(e);
+    return floats;
+  }
   if (isa<PackedWeightOp, QuantizeOp>(op)) {
     std::vector<uint8_t> storage;
     auto bytes = blockBytes(op, storage);
@@ -169,12 +174,44 @@ llvm::Expected<NBitsWeight> phiq::onnx::repackForMatMulNBits(Operation *op) {
   if (!shape || weightShape(op).size() != 2)
     return llvm::createStringError("not a MatMulNBits matrix");
   quant::BlockFormat format = *packedFormat(op);
+  NBitsWeight out;
+  out.shape = *shape;
+  if (auto planar = dyn_cast<PackedWeightOp>(op); planar && planar.isPlanar()) {
+    // Already MatMulNBits' layout (an imported ONNX file): copied as is.
+    auto read = [&](phi::ParamAttr p) -> llvm::Expected<ArrayRef<uint8_t>> {
+      auto tensor = phi::resolveParam(p, op);
+      if (!tensor)
+        return tensor.takeError();
+      return ArrayRef<uint8_t>((*tensor)->data);
+    };
+    auto codes = read(planar.getBytes());
+    auto scales = read(planar.getScalesAttr());
+    if (!codes || !scales)
+      return codes ? scales.takeError() : codes.takeError();
+    out.codes.assign(codes->begin(), codes->end());
+    const int64_t blocks = shape->n * shape->blocksPerRow();
+    out.scales.resize(size_t(blocks));
+    for (int64_t b = 0; b < blocks; ++b) {
+      if (quant::matMulNBitsLayout(format)->fp16Scales) {
+        uint16_t h;
+        std::memcpy(&h, scales->data() + 2 * b, 2);
+        out.scales[size_t(b)] = quant::fp16BitsToFp32(h);
+      } else {
+        std::memcpy(&out.scales[size_t(b)], scales->data() + 4 * b, 4);
+      }
+    }
+    if (planar.getZeroPointsAttr()) {
+      auto zps = read(planar.getZeroPointsAttr());
+      if (!zps)
+        return zps.takeError();
+      out.zeroPoints.assign(zps->begin(), zps->end());
+    }
+    return out;
+  }
   std::vector<uint8_t> storage;
   auto bytes = blockBytes(op, storage);
   if (!bytes)
     return bytes.takeError();
-  NBitsWeight out;
-  out.shape = *shape;
   const int64_t n = shape->n, blocksPerRow = shape->blocksPerRow();
   const int64_t blockBytes = quant::formatInfo(format).blockBytes;
   const int64_t codeBytes = shape->blockSize * shape->bits / 8;

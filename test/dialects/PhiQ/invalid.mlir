@@ -160,6 +160,14 @@ func.func @quantize_element(%w: tensor<4x32xi8>) {
 
 // -----
 
+func.func @planar_not_nbits() {
+  // expected-error@+1 {{separate scales are only allowed for the MatMulNBits formats (MNB*), not Q8_0}}
+  %p = phiq.packed_weight #phi.param<"o"::"w"> : tensor<512xui8> -> !phiq.blocks<8x64, Q8_0> {scales = #phi.param<"o"::"s"> : tensor<16xf32>}
+  return
+}
+
+// -----
+
 // An MLX scheme's scale and bias (min) share the model's float type.
 // expected-error@+1 {{MLX4_G64_BF16 has min encoding bf16, not none}}
 func.func @scheme_mlx_bias() attributes {s = #phiq.scheme<format = "MLX4_G64_BF16", bits = 4, block_size = 64, super_block_size = 0, symmetric = false, scale = "bf16", min = "none", grid = "linear">} {
@@ -168,9 +176,57 @@ func.func @scheme_mlx_bias() attributes {s = #phiq.scheme<format = "MLX4_G64_BF1
 
 // -----
 
+func.func @planar_codes() {
+  // expected-error@+1 {{8x64 MNB4_G32_SYM codes take 256 ui8, but the parameter is 'tensor<8x2x8xui8>'}}
+  %p = phiq.packed_weight #phi.param<"o"::"w"> : tensor<8x2x8xui8> -> !phiq.blocks<8x64, MNB4_G32_SYM> {scales = #phi.param<"o"::"s"> : tensor<16xf32>}
+  return
+}
+
+// -----
+
 // An MLX scheme states its group size exactly.
 // expected-error@+1 {{MLX3_G128_F16 has block_size = 128, not 64}}
 func.func @scheme_mlx_group() attributes {s = #phiq.scheme<format = "MLX3_G128_F16", bits = 3, block_size = 64, super_block_size = 0, symmetric = false, scale = "f16", min = "f16", grid = "linear">} {
+  return
+}
+
+// -----
+
+func.func @planar_scale_type() {
+  // expected-error@+1 {{expected 16 'f32' scales, one per block, but the parameter is 'tensor<16xf16>'}}
+  %p = phiq.packed_weight #phi.param<"o"::"w"> : tensor<8x2x16xui8> -> !phiq.blocks<8x64, MNB4_G32_SYM> {scales = #phi.param<"o"::"s"> : tensor<16xf16>}
+  return
+}
+
+// -----
+
+func.func @planar_symmetric_zero_points() {
+  // expected-error@+1 {{MNB4_G32_SYM is symmetric and takes no zero points}}
+  %p = phiq.packed_weight #phi.param<"o"::"w"> : tensor<8x2x16xui8> -> !phiq.blocks<8x64, MNB4_G32_SYM> {scales = #phi.param<"o"::"s"> : tensor<16xf32>, zero_points = #phi.param<"o"::"z"> : tensor<8xui8>}
+  return
+}
+
+// -----
+
+func.func @planar_missing_zero_points() {
+  // expected-error@+1 {{MNB4_G32_ASYM is asymmetric and needs zero points}}
+  %p = phiq.packed_weight #phi.param<"o"::"w"> : tensor<8x2x16xui8> -> !phiq.blocks<8x64, MNB4_G32_ASYM> {scales = #phi.param<"o"::"s"> : tensor<16xf32>}
+  return
+}
+
+// -----
+
+func.func @planar_zero_point_count() {
+  // expected-error@+1 {{expected 8 ui8 of packed zero points, but the parameter is 'tensor<16xui8>'}}
+  %p = phiq.packed_weight #phi.param<"o"::"w"> : tensor<8x2x16xui8> -> !phiq.blocks<8x64, MNB4_G32_ASYM> {scales = #phi.param<"o"::"s"> : tensor<16xf32>, zero_points = #phi.param<"o"::"z"> : tensor<16xui8>}
+  return
+}
+
+// -----
+
+func.func @zero_points_without_scales() {
+  // expected-error@+1 {{zero points need separate scales (the planar MatMulNBits form)}}
+  %p = phiq.packed_weight #phi.param<"o"::"w"> : tensor<272xui8> -> !phiq.blocks<8x32, MNB4_G32_ASYM> {zero_points = #phi.param<"o"::"z"> : tensor<8xui8>}
   return
 }
 

@@ -87,6 +87,17 @@ phi.model @packed attributes {config = #phi.config<architecture = "Phi3ForCausal
   phi.output %l : tensor<?x?x8xf32>
 }
 
+// MatMulNBits' planar layout (an imported ONNX file): codes, scales and,
+// when asymmetric, packed zero points as three parameters.
+// CHECK-LABEL: func.func @planar
+// CHECK: phiq.packed_weight #phi.param<"o"::"w.qweight"> : tensor<8x2x16xui8> -> !phiq.blocks<8x64, MNB4_G32_ASYM> {scales = #phi.param<"o"::"w.scales"> : tensor<16xf32>, zero_points = #phi.param<"o"::"w.zero_points"> : tensor<8xui8>}
+// CHECK: phiq.packed_weight #phi.param<"o"::"v.qweight"> : tensor<8x1x64xui8> -> !phiq.blocks<8x64, MNB8_G64_SYM_F16> {scales = #phi.param<"o"::"v.scales"> : tensor<8xf16>}
+func.func @planar() {
+  %a = phiq.packed_weight #phi.param<"o"::"w.qweight"> : tensor<8x2x16xui8> -> !phiq.blocks<8x64, MNB4_G32_ASYM> {scales = #phi.param<"o"::"w.scales"> : tensor<16xf32>, zero_points = #phi.param<"o"::"w.zero_points"> : tensor<8xui8>}
+  %b = phiq.packed_weight #phi.param<"o"::"v.qweight"> : tensor<8x1x64xui8> -> !phiq.blocks<8x64, MNB8_G64_SYM_F16> {scales = #phi.param<"o"::"v.scales"> : tensor<8xf16>}
+  return
+}
+
 // A deferred quantization, from each float element type.
 // CHECK-LABEL: func.func @quantize
 // CHECK: phiq.quantize %{{.*}} : tensor<768x256xbf16> -> !phiq.blocks<768x256, Q4_K>

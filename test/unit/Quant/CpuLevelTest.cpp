@@ -83,6 +83,38 @@ TEST(SearchKernels, avx2_and_portable_loops_return_identical_bits) {
   }
 }
 
+TEST(SearchKernels, batched_fit_sums_equal_one_call_per_candidate) {
+  // The grid scans take all their candidates in one fitSumsBatch call; each
+  // result must carry the bits of the single call, in both kernel tables,
+  // for every batch length (whole and partial groups of eight).
+  std::vector<const SearchKernels *> tables = {&portableSearchKernels()};
+  if (const SearchKernels *avx2 = avx2SearchKernels())
+    tables.push_back(avx2);
+  for (const SearchKernels *k : tables)
+    for (int count = 1; count <= 39; ++count) {
+      int n = count % 2 ? 32 : 16;
+      std::vector<float> x = randomValues(n, count, 0.05f);
+      std::vector<float> w = randomValues(n, count + 500, 1.0f);
+      for (float &v : w)
+        v = v * v + 0.01f;
+      std::vector<float> base(count), iscale(count);
+      for (int c = 0; c < count; ++c) {
+        base[c] = c % 3 ? -0.02f * c : 0.0f;
+        iscale[c] = (c % 2 ? -1.0f : 1.0f) * (20.0f + 3.0f * c);
+      }
+      std::vector<FitSums> batch(count);
+      k->fitSumsBatch(x.data(), w.data(), n, base.data(), iscale.data(), count,
+                      -8.0f, 7.0f, batch.data());
+      for (int c = 0; c < count; ++c) {
+        FitSums one =
+            k->fitSums(x.data(), w.data(), n, base[c], iscale[c], -8.0f, 7.0f);
+        ASSERT_EQ(bitsOf(batch[c].q), bitsOf(one.q)) << count << " " << c;
+        ASSERT_EQ(bitsOf(batch[c].qq), bitsOf(one.qq)) << count << " " << c;
+        ASSERT_EQ(bitsOf(batch[c].xq), bitsOf(one.xq)) << count << " " << c;
+      }
+    }
+}
+
 TEST(SearchKernels, grid_index_is_the_nearest_grid_value) {
   const SearchKernels &kernels = portableSearchKernels();
   std::vector<float> x(8), w(8, 1.0f), index(8);

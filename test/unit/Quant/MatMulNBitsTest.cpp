@@ -193,6 +193,47 @@ TEST(MatMulNBits, round_trip_error_is_within_a_step) {
   }
 }
 
+TEST(MatMulNBits, planar_layout_decodes_like_the_interleaved_blocks) {
+  // ONNX Runtime keeps codes, scales and zero points in three tensors; the
+  // planar decoder must give exactly what the interleaved blocks give.
+  std::mt19937 rng(7);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  const int64_t rows = 3, cols = 256;
+  for (BlockFormat format : matMulNBitsFormats()) {
+    MatMulNBitsLayout l = *matMulNBitsLayout(format);
+    std::vector<float> w(size_t(rows * cols));
+    for (float &x : w)
+      x = dist(rng) + 0.3f;
+    std::vector<uint8_t> blocks(
+        size_t(rows * llvm::cantFail(rowBytes(format, cols))));
+    llvm::cantFail(quantize(format, w, rows, cols, blocks));
+    const int64_t perRow = cols / l.blockSize;
+    const int64_t zpRow = (perRow * l.bits + 7) / 8;
+    std::vector<uint8_t> codes, scales,
+        zps(l.symmetric ? 0 : size_t(rows * zpRow), 0);
+    for (int64_t b = 0; b < rows * perRow; ++b) {
+      const uint8_t *block = blocks.data() + b * l.blockBytes();
+      scales.insert(scales.end(), block, block + l.scaleBytes());
+      codes.insert(codes.end(), block + l.scaleBytes() + l.zeroPointBytes(),
+                   block + l.blockBytes());
+      if (!l.symmetric) {
+        const uint8_t zp = block[l.scaleBytes()];
+        const int64_t r = b / perRow, j = b % perRow;
+        if (l.bits == 8)
+          zps[size_t(r * zpRow + j)] = zp;
+        else
+          zps[size_t(r * zpRow + j / 2)] |= uint8_t(zp << (4 * (j % 2)));
+      }
+    }
+    std::vector<float> interleaved(w.size()), planar(w.size());
+    dequantize(format, blocks, rows, cols, interleaved);
+    dequantizeMatMulNBitsPlanar(l, codes, scales, zps, rows, cols, planar);
+    EXPECT_EQ(0, std::memcmp(interleaved.data(), planar.data(),
+                             planar.size() * sizeof(float)))
+        << formatInfo(format).name.str();
+  }
+}
+
 TEST(MatMulNBits, rows_must_be_whole_blocks) {
   auto bytes = rowBytes(BlockFormat::MNB4_G128_SYM, 192);
   ASSERT_FALSE(bool(bytes));
