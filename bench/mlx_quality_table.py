@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Quality of PhiQ's MLX folders next to mlx-lm's own, measured in mlx-lm.
 
-usage: mlx_quality_table.py BIN_DIR MODEL_DIR WORK_DIR
+usage: mlx_quality_table.py BIN_DIR MODEL_DIR WORK_DIR [WINDOWS]
 
 Rows, all made in this run from MODEL_DIR:
   - PhiQ bf16: `phi-quantize --to mlx --type BF16` (the checkpoint's weights);
@@ -12,18 +12,20 @@ Rows, all made in this run from MODEL_DIR:
     --q-group-size 64`, mlx-lm's own quantizer on the same checkpoint.
 mlx-lm 0.32 on mlx-cpu 0.32 loads every folder with mlx_lm.load, widens the
 float parameters to fp32 (exact; mlx's bf16 matmuls would otherwise add
-their own error) and scores the 32 x 256 held-out windows in full-sequence
-passes. Reported: model.safetensors bytes, bits per weight of the file
+their own error) and scores the first WINDOWS (default all 32) of the
+held-out 256-token windows in full-sequence passes. Reported: model.safetensors bytes, bits per weight of the file
 (bytes x 8 over the model's parameters) and of the quantized modules
 (weight + scales + biases over their weights' elements), perplexity over
 all 32 x 255 predictions and over positions 128..254, and against phi-run's
-fp32 logits the mean KL divergence and the share of unchanged top tokens
-over positions 128..254 (the definitions of
+fp32 logits (of the module mlx-lm computes: longrope's long factors at every
+length, as mlx-lm's SuScaledRoPE does) the mean KL divergence and the share
+of unchanged top tokens over positions 128..254 (the definitions of
 shared/validators/ANCHOR_RESULTS.md, as in onnx_quality_table.py).
 """
 import json
 import math
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -73,12 +75,25 @@ def quantized_bits(folder):
 
 def main():
     bin_dir, model, work = sys.argv[1:4]
+    windows = int(sys.argv[4]) if len(sys.argv) > 4 else None
     os.makedirs(work, exist_ok=True)
     tokens_path = os.path.join(model, "reference", "eval_tokens.i32")
-    tokens = np.fromfile(tokens_path, dtype="<i4").reshape(-1, 256)
+    tokens = np.fromfile(tokens_path, dtype="<i4").reshape(-1, 256)[:windows]
     B, T = tokens.shape
+    if windows:
+        tokens_path = os.path.join(work, "eval_tokens.i32")
+        tokens.tofile(tokens_path)
+    # The fp32 reference as mlx-lm computes it: longrope with the long
+    # factors at every length (mlx_lm's SuScaledRoPE), i.e. phi-run on the
+    # checkpoint's module with its short factors replaced by the long ones.
+    f32 = os.path.join(work, "f32.mlir")
+    run(os.path.join(bin_dir, "phi-translate"), "--import-hf", model, "-o", f32)
+    text = open(f32).read()
+    text = re.sub(r"short_factor = (\[[^\]]*\]), long_factor = (\[[^\]]*\])",
+                  lambda m: f"short_factor = {m[2]}, long_factor = {m[2]}", text)
+    open(f32, "w").write(text)
     ref_path = os.path.join(work, "fp32_logits.f32")
-    run(os.path.join(bin_dir, "phi-run"), "eval", model, "--tokens", tokens_path,
+    run(os.path.join(bin_dir, "phi-run"), "eval", f32, "--tokens", tokens_path,
         "--logits-out", ref_path, "--all-windows")
     ref = np.fromfile(ref_path, dtype=np.float32).reshape(B, T, -1)
     ref_lp = log_softmax(ref[:, 128:255].astype(np.float64))

@@ -68,8 +68,8 @@ struct QuantizeMLX : ::phiq::impl::QuantizeMLXBase<QuantizeMLX> {
 
   LogicalResult quantizeModel(ModelOp model) {
     if (!scaleTypeFor(Float32Type::get(model.getContext())))
-      return model.emitError() << "scales must be auto, f32, f16 or bf16, got '"
-                               << scales << "'";
+      return model.emitError()
+             << "scales must be auto, f32, f16 or bf16, got '" << scales << "'";
     if (!quant::mlxAffineFormat(int(bits), groupSize, quant::MLXScaleType::F32))
       return model.emitError()
              << "no MLX affine format has bits = " << int64_t(bits)
@@ -102,9 +102,9 @@ struct QuantizeMLX : ::phiq::impl::QuantizeMLXBase<QuantizeMLX> {
       }
       quant::BlockFormat format = *quant::mlxAffineFormat(
           int(bits), groupSize, *scaleTypeFor(op.getType().getElementType()));
-      ::phiq::PackJob job{op, name, format,
-                          SmallVector<int64_t>(op.getType().getShape()), 0,
-                          {}};
+      ::phiq::PackJob job{op,     name,
+                          format, SmallVector<int64_t>(op.getType().getShape()),
+                          0,      {}};
       if (!all)
         job.uses = std::move(uses);
       job.bytes = op.getType().getNumElements() / rowLength *

@@ -193,6 +193,12 @@ def mutate(folder, out, how, arg):
         tensors = mx.load(f"{out}/model.safetensors")
         del tensors[arg]
         mx.save_safetensors(f"{out}/model.safetensors", tensors, metadata={"format": "mlx"})
+        try:
+            index = json.load(open(f"{out}/model.safetensors.index.json"))
+            del index["weight_map"][arg]
+            json.dump(index, open(f"{out}/model.safetensors.index.json", "w"), indent=2)
+        except FileNotFoundError:
+            pass
     else:
         config = json.load(open(f"{out}/config.json"))
         config["quantization"]["bits"] = int(arg)

@@ -428,7 +428,10 @@ Error phiq::gguf::exportGGUF(ModuleOp module, StringRef path,
     if (quant::formatInfo(format).ggmlType < 0)
       return fail("tensor '" + name + "' is in " +
                   quant::formatInfo(format).name +
-                  ", an ONNX Runtime format llama.cpp cannot read; quantize "
+                  (quant::mlxAffineLayout(format)
+                       ? ", an MLX format llama.cpp cannot read; quantize "
+                       : ", an ONNX Runtime format llama.cpp cannot read; "
+                         "quantize ") +
                   "with --phiq-quantize-weights for GGUF");
     auto rowBytes = quant::rowBytes(format, shape.back());
     if (!rowBytes)

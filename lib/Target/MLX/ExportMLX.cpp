@@ -32,6 +32,7 @@
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
@@ -92,8 +93,9 @@ llvm::Expected<MLXName> mlxName(StringRef checkpointName, int64_t rank) {
   llvm::SmallVector<StringRef> m;
   MLXName out;
   if (expert.match(checkpointName, &m)) {
-    StringRef proj = m[3] == "w1" ? "gate_proj" : m[3] == "w3" ? "up_proj"
-                                                                : "down_proj";
+    StringRef proj = m[3] == "w1"   ? "gate_proj"
+                     : m[3] == "w3" ? "up_proj"
+                                    : "down_proj";
     out.module = (m[1] + ".switch_mlp." + proj).str();
     out.expert = std::stoi(m[2].str());
     return out;
@@ -108,9 +110,12 @@ llvm::Expected<MLXName> mlxName(StringRef checkpointName, int64_t rank) {
 
 params::DType scaleDType(quant::MLXScaleType type) {
   switch (type) {
-  case quant::MLXScaleType::F32: return params::DType::F32;
-  case quant::MLXScaleType::F16: return params::DType::F16;
-  case quant::MLXScaleType::BF16: return params::DType::BF16;
+  case quant::MLXScaleType::F32:
+    return params::DType::F32;
+  case quant::MLXScaleType::F16:
+    return params::DType::F16;
+  case quant::MLXScaleType::BF16:
+    return params::DType::BF16;
   }
   llvm_unreachable("unknown scale type");
 }
@@ -212,7 +217,8 @@ entryBytes(const Entry &e, const ExportOptions &options) {
         return floats.takeError();
       ArrayRef<int64_t> shape = weightShape(part);
       const int64_t cols = shape.back(), rows = int64_t(floats->size()) / cols;
-      storage.resize(size_t(rows * llvm::cantFail(quant::rowBytes(*e.format, cols))));
+      storage.resize(
+          size_t(rows * llvm::cantFail(quant::rowBytes(*e.format, cols))));
       if (Error err = quant::quantize(*e.format, *floats, rows, cols, storage))
         return std::move(err);
       if (options.onRequantize) {
@@ -242,9 +248,9 @@ entryBytes(const Entry &e, const ExportOptions &options) {
 
 /// Gathers the model's weights into mlx-lm modules and decides each one's
 /// output format.
-llvm::Expected<std::vector<Entry>> collectEntries(phi::ModelOp model,
-                                                  const ExportOptions &options,
-                                                  std::optional<params::DType> dtype) {
+llvm::Expected<std::vector<Entry>>
+collectEntries(phi::ModelOp model, const ExportOptions &options,
+               std::optional<params::DType> dtype) {
   std::vector<Entry> entries;
   llvm::StringMap<size_t> byName;
   std::map<std::pair<std::string, int>, Operation *> experts;
@@ -318,7 +324,7 @@ llvm::Expected<std::vector<Entry>> collectEntries(phi::ModelOp model,
                                    *first == quant::BlockFormat::BF16);
     if (!first || isFloatFormat) {
       params::DType own =
-          !first ? floatDType(e.parts.front())
+          !first                               ? floatDType(e.parts.front())
           : *first == quant::BlockFormat::F16  ? params::DType::F16
           : *first == quant::BlockFormat::BF16 ? params::DType::BF16
                                                : params::DType::F32;
@@ -334,7 +340,8 @@ llvm::Expected<std::vector<Entry>> collectEntries(phi::ModelOp model,
       return fail("tensor '" + tensor + "' is stored as " +
                   quant::formatInfo(*first).name +
                   ", which MLX's affine groups cannot hold exactly; quantize "
-                  "with --phiq-quantize-mlx, or pass --mlx-allow-requantize (phi-quantize: --allow-requantize) to "
+                  "with --phiq-quantize-mlx, or pass --mlx-allow-requantize "
+                  "(phi-quantize: --allow-requantize) to "
                   "decode and re-quantize it (adding error)");
     std::optional<quant::BlockFormat> target = quant::mlxAffineFormat(
         options.requantizeBits, options.requantizeGroupSize,
@@ -342,12 +349,11 @@ llvm::Expected<std::vector<Entry>> collectEntries(phi::ModelOp model,
         : dtype == params::DType::BF16 ? quant::MLXScaleType::BF16
                                        : quant::MLXScaleType::F16);
     if (!target)
-      return fail("no MLX format has " +
-                  std::to_string(options.requantizeBits) + " bits and groups of " +
-                  std::to_string(options.requantizeGroupSize));
+      return fail(
+          "no MLX format has " + std::to_string(options.requantizeBits) +
+          " bits and groups of " + std::to_string(options.requantizeGroupSize));
     if (weightShape(e.parts.front()).back() % options.requantizeGroupSize)
-      return fail("tensor '" + tensor + "' (" +
-                  quant::formatInfo(*first).name +
+      return fail("tensor '" + tensor + "' (" + quant::formatInfo(*first).name +
                   ") has rows that are not a whole number of " +
                   std::to_string(options.requantizeGroupSize) +
                   "-element groups and cannot be re-quantized for MLX");
@@ -355,6 +361,38 @@ llvm::Expected<std::vector<Entry>> collectEntries(phi::ModelOp model,
     e.requantizedFrom = first;
   }
   return entries;
+}
+
+/// Writes `v` as JSON, keeping a float that happens to be integral a float
+/// ("0.0", not "0"): transformers' strict config classes, which mlx-lm's
+/// tokenizer loading goes through, reject an int where a float is declared
+/// (PhiMoE's router_aux_loss_coef). A non-negative number that is no
+/// unsigned integer was parsed from a float literal.
+void writeJSON(llvm::json::OStream &j, const llvm::json::Value &v) {
+  if (const llvm::json::Object *o = v.getAsObject()) {
+    std::vector<std::string> keys;
+    for (const auto &entry : *o)
+      keys.push_back(entry.first.str());
+    llvm::sort(keys);
+    j.object([&] {
+      for (const std::string &key : keys)
+        j.attributeBegin(key), writeJSON(j, *o->get(key)), j.attributeEnd();
+    });
+    return;
+  }
+  if (const llvm::json::Array *a = v.getAsArray()) {
+    j.array([&] {
+      for (const llvm::json::Value &e : *a)
+        writeJSON(j, e);
+    });
+    return;
+  }
+  if (std::optional<double> d = v.getAsNumber();
+      d && !v.getAsUINT64() && *d >= 0 && *d == std::floor(*d) && *d < 1e15) {
+    j.rawValue(llvm::formatv("{0:f1}", *d).str());
+    return;
+  }
+  j.value(v);
 }
 
 /// config.json: the checkpoint's, with mlx-lm's quantization entry.
@@ -410,7 +448,11 @@ Error writeConfig(StringRef checkpointDir, ArrayRef<Entry> entries,
   llvm::raw_fd_ostream os(path, ec);
   if (ec)
     return fail("cannot write " + path + ": " + ec.message());
-  os << llvm::formatv("{0:2}", llvm::json::Value(std::move(*config))) << "\n";
+  {
+    llvm::json::OStream j(os, /*IndentSize=*/2);
+    writeJSON(j, llvm::json::Value(std::move(*config)));
+  }
+  os << "\n";
   os.close();
   if (os.has_error())
     return fail("cannot write " + path + ": " + os.error().message());
@@ -420,9 +462,9 @@ Error writeConfig(StringRef checkpointDir, ArrayRef<Entry> entries,
 /// Tokenizer and generation files mlx-lm (transformers' AutoTokenizer)
 /// reads; those present in the checkpoint are copied.
 constexpr const char *kCopiedFiles[] = {
-    "tokenizer.json",   "tokenizer_config.json", "special_tokens_map.json",
-    "tokenizer.model",  "added_tokens.json",     "vocab.json",
-    "merges.txt",       "generation_config.json", "chat_template.jinja"};
+    "tokenizer.json",  "tokenizer_config.json",  "special_tokens_map.json",
+    "tokenizer.model", "added_tokens.json",      "vocab.json",
+    "merges.txt",      "generation_config.json", "chat_template.jinja"};
 
 Error copyTokenizer(StringRef from, StringRef to) {
   bool any = false;
@@ -496,14 +538,14 @@ Error phiq::mlx::exportMLX(ModuleOp module, StringRef outDir,
   llvm::sys::fs::make_absolute(absolute);
   llvm::sys::path::remove_dots(absolute, /*remove_dot_dot=*/true);
   llvm::SmallString<256> staging;
-  if (std::error_code ec = llvm::sys::fs::createUniqueDirectory(
-          absolute + ".partial", staging))
+  if (std::error_code ec =
+          llvm::sys::fs::createUniqueDirectory(absolute + ".partial", staging))
     return fail("cannot create output folder '" + outDir +
                 "': " + ec.message());
   (void)llvm::sys::fs::setPermissions(
-      staging, llvm::sys::fs::perms(llvm::sys::fs::all_read |
-                                    llvm::sys::fs::all_exe |
-                                    llvm::sys::fs::owner_write));
+      staging,
+      llvm::sys::fs::perms(llvm::sys::fs::all_read | llvm::sys::fs::all_exe |
+                           llvm::sys::fs::owner_write));
   bool done = false;
   llvm::scope_exit cleanup([&] {
     if (!done)
@@ -539,7 +581,8 @@ Error phiq::mlx::exportMLX(ModuleOp module, StringRef outDir,
         const params::TensorLayout &layout = layouts[layoutIndex++];
         if (tensor.size() != layout.byteSize())
           return fail("tensor '" + layout.name + "' came out " +
-                      std::to_string(tensor.size()) + " bytes, its layout needs " +
+                      std::to_string(tensor.size()) +
+                      " bytes, its layout needs " +
                       std::to_string(layout.byteSize()));
         os.write(reinterpret_cast<const char *>(tensor.data()), tensor.size());
       }
@@ -556,8 +599,8 @@ Error phiq::mlx::exportMLX(ModuleOp module, StringRef outDir,
   // Swap the finished folder in; an earlier export moves aside first.
   llvm::SmallString<256> old;
   if (llvm::sys::fs::exists(absolute)) {
-    if (std::error_code ec = llvm::sys::fs::createUniqueDirectory(
-            absolute + ".old", old))
+    if (std::error_code ec =
+            llvm::sys::fs::createUniqueDirectory(absolute + ".old", old))
       return fail("cannot replace '" + outDir + "': " + ec.message());
     llvm::sys::fs::remove(old);
     if (std::error_code ec = llvm::sys::fs::rename(absolute, old))

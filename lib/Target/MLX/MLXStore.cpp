@@ -57,10 +57,10 @@ llvm::Expected<QuantParams> readParams(const llvm::json::Object &o,
   if (!bits || !group)
     return fail(file + ": quantization entry " + where +
                 " needs integer 'bits' and 'group_size'");
-  if (std::optional<StringRef> mode = o.getString("mode"); mode &&
-                                                           *mode != "affine")
-    return fail(file + ": quantization entry " + where + " has mode '" +
-                *mode + "'; PhiQ reads MLX's affine mode only");
+  if (std::optional<StringRef> mode = o.getString("mode");
+      mode && *mode != "affine")
+    return fail(file + ": quantization entry " + where + " has mode '" + *mode +
+                "'; PhiQ reads MLX's affine mode only");
   p.bits = *bits;
   p.groupSize = *group;
   return p;
@@ -110,10 +110,14 @@ llvm::Expected<QuantizationEntry> readQuantization(StringRef dir) {
 
 std::optional<quant::MLXScaleType> scaleTypeOf(params::DType dtype) {
   switch (dtype) {
-  case params::DType::F32: return quant::MLXScaleType::F32;
-  case params::DType::F16: return quant::MLXScaleType::F16;
-  case params::DType::BF16: return quant::MLXScaleType::BF16;
-  default: return std::nullopt;
+  case params::DType::F32:
+    return quant::MLXScaleType::F32;
+  case params::DType::F16:
+    return quant::MLXScaleType::F16;
+  case params::DType::BF16:
+    return quant::MLXScaleType::BF16;
+  default:
+    return std::nullopt;
   }
 }
 
@@ -163,18 +167,20 @@ phiq::mlx::planMLXFolder(StringRef dir, const params::ParamStore &raw) {
       if (it != quantization->modules.end())
         p = it->second;
       if (!p)
-        return fail(scales->file + ": module '" + module +
-                    "' has scales, but config.json's quantization entry " +
-                    (quantization->defaults ? "marks it unquantized"
-                                            : "is missing"));
+        return fail(
+            scales->file + ": module '" + module +
+            "' has scales, but config.json's quantization entry " +
+            (quantization->defaults ? "marks it unquantized" : "is missing"));
       std::string biasesName = (module + ".biases").str();
       const params::TensorRef *biases = raw.lookup(biasesName);
       if (!biases)
         return fail(scales->file + ": module '" + module +
                     "' has scales but no tensor '" + biasesName + "'");
       if (t->dtype != params::DType::U32)
-        return fail(t->file + ": tensor '" + name + "' of a quantized module "
-                    "has dtype " + params::dtypeName(t->dtype) +
+        return fail(t->file + ": tensor '" + name +
+                    "' of a quantized module "
+                    "has dtype " +
+                    params::dtypeName(t->dtype) +
                     ", expected U32 (packed codes)");
       std::optional<quant::MLXScaleType> scaleType = scaleTypeOf(scales->dtype);
       if (!scaleType || biases->dtype != scales->dtype)
@@ -197,13 +203,15 @@ phiq::mlx::planMLXFolder(StringRef dir, const params::ParamStore &raw) {
       if (packedCols * 32 % p->bits != 0 || cols % p->groupSize != 0 ||
           llvm::ArrayRef<int64_t>(scales->shape) != llvm::ArrayRef(groups) ||
           llvm::ArrayRef<int64_t>(biases->shape) != llvm::ArrayRef(groups))
-        return fail(scales->file + ": tensor '" + module + ".scales' has shape " +
-                    shapeString(scales->shape) + " and '" + biasesName +
-                    "' " + shapeString(biases->shape) + ", but config.json's "
-                    "quantization for '" + module + "' (bits " +
-                    std::to_string(p->bits) + ", group_size " +
-                    std::to_string(p->groupSize) + ") makes '" + name + "' " +
-                    shapeString(t->shape) + " rows of " + std::to_string(cols) +
+        return fail(scales->file + ": tensor '" + module +
+                    ".scales' has shape " + shapeString(scales->shape) +
+                    " and '" + biasesName + "' " + shapeString(biases->shape) +
+                    ", but config.json's "
+                    "quantization for '" +
+                    module + "' (bits " + std::to_string(p->bits) +
+                    ", group_size " + std::to_string(p->groupSize) +
+                    ") makes '" + name + "' " + shapeString(t->shape) +
+                    " rows of " + std::to_string(cols) +
                     " weights, i.e. scales of shape " + shapeString(groups));
       plan.format = format;
       plan.scales = (module + ".scales").str();
@@ -214,8 +222,7 @@ phiq::mlx::planMLXFolder(StringRef dir, const params::ParamStore &raw) {
     if (switchMlp().match(name, &m)) {
       if (plan.shape.size() != 3)
         return fail(t->file + ": tensor '" + name + "' has shape " +
-                    shapeString(plan.shape) +
-                    ", expected [experts, out, in]");
+                    shapeString(plan.shape) + ", expected [experts, out, in]");
       const int experts = int(plan.shape.front());
       plan.shape.erase(plan.shape.begin());
       for (int e = 0; e < experts; ++e) {

@@ -82,8 +82,8 @@ void phiq::mlx::registerPhiToMLXTranslation() {
         llvm::sys::path::append(data, "model.safetensors");
         uint64_t size = 0;
         (void)llvm::sys::fs::file_size(data, size);
-        os << "wrote " << outDir << ": config.json, model.safetensors ("
-           << size << " bytes), tokenizer\n";
+        os << "wrote " << outDir << ": config.json, model.safetensors (" << size
+           << " bytes), tokenizer\n";
         return success();
       },
       [](DialectRegistry &registry) {

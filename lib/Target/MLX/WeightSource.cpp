@@ -72,11 +72,10 @@ phiq::mlx::readBlocks(Operation *op, std::vector<uint8_t> &storage) {
     if (!tensor)
       return tensor.takeError();
     if (int64_t((*tensor)->data.size()) != bytes)
-      return llvm::createStringError("packed weight '" + weightName(op) +
-                                     "' has " +
-                                     std::to_string((*tensor)->data.size()) +
-                                     " bytes, its type needs " +
-                                     std::to_string(bytes));
+      return llvm::createStringError(
+          "packed weight '" + weightName(op) + "' has " +
+          std::to_string((*tensor)->data.size()) + " bytes, its type needs " +
+          std::to_string(bytes));
     return ArrayRef<uint8_t>((*tensor)->data);
   }
   auto quantize = cast<QuantizeOp>(op);
