@@ -157,3 +157,11 @@ func.func @quantize_element(%w: tensor<4x32xi8>) {
   %p = phiq.quantize %w : tensor<4x32xi8> -> !phiq.blocks<4x32, Q8_0>
   return
 }
+
+// -----
+
+func.func @importance_without_file(%w: tensor<4x32xf32>) {
+  // expected-error@+1 {{names importance 'k' but its phi.model has no phiq.importance_file attribute naming the statistics file}}
+  %p = phiq.quantize %w {importance = "k"} : tensor<4x32xf32> -> !phiq.blocks<4x32, Q8_0>
+  return
+}
