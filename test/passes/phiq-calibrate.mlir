@@ -44,3 +44,14 @@
 // RUN: phi-run eval %t/plain.mlir --tokens %t/tokens.i32 --seq-len 7 --json > %t/plain.json
 // RUN: %python -c "import json; d,p,r=[json.load(open('%t/'+n+'.json'))['mean_nll'] for n in ('deferred','packed','plain')]; print('same' if d == p else 'differ', 'changed' if d != r else 'unchanged')" | FileCheck %s --check-prefix=SAME
 // SAME: same changed
+
+// The same for ONNX Runtime's MatMulNBits blocks.
+// RUN: phi-opt %t/calibrated.mlir --phiq-quantize-onnx="bits=4 block-size=32" | FileCheck %s --check-prefix=ONNX
+// ONNX: phiq.quantize %{{.*}} {importance = "inline.2"} : tensor<32x32xf32> -> !phiq.blocks<32x32, MNB4_G32_ASYM>
+
+// text=FILE: calibration text encoded with the model's tokenizer (here
+// phi35-tiny's, from its checkpoint folder): 2 windows of 8 tokens.
+// RUN: printf 'The quick brown fox jumps over the lazy dog. It was a sunny day in the park.' > %t/calib.txt
+// RUN: phi-translate --import-hf %models/phi35-tiny | phi-opt --phiq-calibrate="text=%t/calib.txt seq-len=8 max-windows=2 output=%t/text.safetensors" -o /dev/null
+// RUN: %python -c "import json,struct; d=open('%t/text.safetensors','rb').read(); n=int.from_bytes(d[:8],'little'); h=json.loads(d[8:8+n]); a,b=h['model.layers.0.mlp.down_proj.weight.count']['data_offsets']; print('count', struct.unpack('<f', d[8+n+a:8+n+b])[0], h['__metadata__']['windows'])" | FileCheck %s --check-prefix=TEXT
+// TEXT: count 16.0 2
