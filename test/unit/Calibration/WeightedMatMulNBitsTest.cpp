@@ -1,9 +1,9 @@
 //===- WeightedMatMulNBitsTest.cpp - Importance in MatMulNBits --*- C++ -*-===//
 //
 // With an importance vector every MatMulNBits format searches its scale and
-// zero point: the weighted error must never exceed that of ORT's
-// round-to-nearest (which is what the quantizer writes without importance),
-// and over many rows it must be clearly lower.
+// zero point, and Q8_0 its scale: the weighted error must never exceed that
+// of round-to-nearest (ORT's, ggml's: what the quantizer writes without
+// importance), and over many rows it must be lower (clearly so at 4 bits).
 //
 //===----------------------------------------------------------------------===//
 #include "phiq/Quant/BlockFormat.h"
@@ -28,7 +28,11 @@ TEST(WeightedMatMulNBits, never_worse_than_round_to_nearest) {
     v = normal(rng);
   for (float &v : importance)
     v = spread(rng);
-  for (BlockFormat format : matMulNBitsFormats()) {
+  std::vector<BlockFormat> formats(matMulNBitsFormats().begin(),
+                                   matMulNBitsFormats().end());
+  // Q8_0 searches too under importance (ggml's Q8_0 ignores it).
+  formats.push_back(BlockFormat::Q8_0);
+  for (BlockFormat format : formats) {
     SCOPED_TRACE(formatInfo(format).name.str());
     const size_t bytes =
         size_t(rows * llvm::cantFail(rowBytes(format, cols)));
@@ -55,7 +59,8 @@ TEST(WeightedMatMulNBits, never_worse_than_round_to_nearest) {
       totalSearched += e1;
     }
     // The 8-bit grids leave little to gain; 4 bits must gain clearly.
-    if (matMulNBitsLayout(format)->bits == 4)
+    auto layout = matMulNBitsLayout(format);
+    if (layout && layout->bits == 4)
       EXPECT_LT(totalSearched, 0.9 * totalRtn);
     else
       EXPECT_LT(totalSearched, totalRtn);
