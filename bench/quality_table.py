@@ -32,6 +32,33 @@ def log_softmax(x):
     return x - m - np.log(np.exp(x - m).sum(axis=-1, keepdims=True))
 
 
+def score_gguf(gguf, tokens, ref_lp):
+    """Scores a GGUF file in llama.cpp on the [B, T] windows `tokens`:
+    perplexity over all predictions and over positions 128..254, mean KLD
+    and same-top-token rate (%) against `ref_lp` (the fp32 log-probs of
+    positions 128..254)."""
+    B, T = tokens.shape
+    llm = Llama(model_path=gguf, n_ctx=T, n_batch=T, n_ubatch=T,
+                logits_all=True, n_threads=2, verbose=False)
+    nll_all, nll_half, kld, same = [], [], [], 0
+    for b in range(B):
+        llm.reset()
+        llm.eval(tokens[b].tolist())
+        lp = log_softmax(np.asarray(llm.scores[:T], dtype=np.float64))
+        target = tokens[b, 1:]
+        nll = -lp[np.arange(T - 1), target]
+        nll_all.append(nll)
+        nll_half.append(nll[128:255])
+        p = np.exp(ref_lp[b])
+        kld.append((p * (ref_lp[b] - lp[128:255])).sum(axis=-1))
+        same += int((lp[128:255].argmax(-1) == ref_lp[b].argmax(-1)).sum())
+    del llm
+    return {"ppl_all": math.exp(np.concatenate(nll_all).mean()),
+            "ppl_half": math.exp(np.concatenate(nll_half).mean()),
+            "kld": float(np.concatenate(kld).mean()),
+            "same_top": 100 * same / (B * 127)}
+
+
 def main():
     bin_dir, model, work = sys.argv[1:4]
     types = sys.argv[4:] or ALL
@@ -55,27 +82,11 @@ def main():
         gguf = os.path.join(work, f"{t}.gguf")
         subprocess.run([os.path.join(bin_dir, "phi-quantize"), model, "--type", t,
                         "-o", gguf, "--quiet"], check=True, capture_output=True)
-        llm = Llama(model_path=gguf, n_ctx=T, n_batch=T, n_ubatch=T,
-                    logits_all=True, n_threads=2, verbose=False)
-        nll_all, nll_half, kld, same = [], [], [], 0
-        for b in range(B):
-            llm.reset()
-            llm.eval(tokens[b].tolist())
-            lp = log_softmax(np.asarray(llm.scores[:T], dtype=np.float64))
-            target = tokens[b, 1:]
-            nll = -lp[np.arange(T - 1), target]
-            nll_all.append(nll)
-            nll_half.append(nll[128:255])
-            p = np.exp(ref_lp[b])
-            kld.append((p * (ref_lp[b] - lp[128:255])).sum(axis=-1))
-            same += int((lp[128:255].argmax(-1) == ref_lp[b].argmax(-1)).sum())
-        del llm
+        r = score_gguf(gguf, tokens, ref_lp)
         size = os.path.getsize(gguf)
         print(f"| {t} | {size:,} | {size * 8 / params:.2f} | "
-              f"{math.exp(np.concatenate(nll_all).mean()):.4f} | "
-              f"{math.exp(np.concatenate(nll_half).mean()):.6f} | "
-              f"{np.concatenate(kld).mean():.6f} | {100 * same / (B * 127):.3f} |",
-              flush=True)
+              f"{r['ppl_all']:.4f} | {r['ppl_half']:.6f} | "
+              f"{r['kld']:.6f} | {r['same_top']:.3f} |", flush=True)
 
 
 if __name__ == "__main__":

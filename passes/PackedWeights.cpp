@@ -7,9 +7,12 @@
 #include "passes/PackedWeights.h"
 
 #include "dialects/PhiQ/PackWeight.h"
+#include "phiq/Calibration/Importance.h"
 #include "phiq/Params/Safetensors.h"
+#include "phiq/Target/GGUF/TensorNames.h"
 
 #include "mlir/IR/Builders.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -107,4 +110,76 @@ LogicalResult phiq::materializePackedWeights(
       weight->erase();
   }
   return success();
+}
+
+std::string phiq::importanceFileFor(ModelOp model, StringRef option) {
+  if (!option.empty())
+    return option.str();
+  if (auto stats = model->getAttrOfType<StringAttr>("phiq.calibration_stats"))
+    return stats.getValue().str();
+  return "";
+}
+
+LogicalResult phiq::attachImportance(
+    ModelOp model, StringRef path, ArrayRef<PackJob> jobs,
+    MutableArrayRef<mlir::phiq_ir::QuantizeOp> quantized) {
+  auto table = ::phiq::calib::getOrOpenImportanceTable(path);
+  if (!table)
+    return model.emitError() << llvm::toString(table.takeError());
+  // Every name an entry may use for a weight of this model.
+  llvm::StringSet<> known;
+  model.walk([&](WeightOp op) {
+    if (auto param = dyn_cast<ParamAttr>(op.getValue())) {
+      known.insert(param.getKey());
+      if (auto name = ::phiq::gguf::ggufTensorName(param.getKey()))
+        known.insert(name->name);
+    }
+  });
+  for (const PackJob &job : jobs)
+    known.insert(job.name);
+  for (const std::string &name : (*table)->names())
+    if (!known.contains(name))
+      return model.emitError()
+             << "importance file " << path << " has statistics for '" << name
+             << "', which is no weight of this model (is the file for "
+                "another model?)";
+
+  SmallString<256> absolute(path);
+  llvm::sys::fs::make_absolute(absolute);
+  Builder b(model.getContext());
+  model->setAttr("phiq.importance_file", b.getStringAttr(absolute));
+  bool failedAny = false;
+  for (auto [quantize, job] : llvm::zip_equal(quantized, jobs)) {
+    if (quant::formatInfo(job.format).blockElements == 1)
+      continue; // float formats have nothing to weight
+    const int64_t cols = job.shape.back();
+    const int64_t nmat = job.shape.size() == 3 ? job.shape.front() : 1;
+    Operation *weight = job.op;
+    auto values = (*table)->lookup(job.name, cols, nmat);
+    if (!values) {
+      weight->emitError() << llvm::toString(values.takeError());
+      failedAny = true;
+      continue;
+    }
+    if (!*values) {
+      // Is it (through its phiq.quantize / phiq.dequantize) a lookup table?
+      bool embedding = false;
+      SmallVector<Value> values = {weight->getResult(0)};
+      while (!values.empty())
+        for (Operation *user : values.pop_back_val().getUsers()) {
+          if (isa<EmbeddingOp, mlir::phiq_ir::EmbeddingOp>(user))
+            embedding = true;
+          else if (isa<mlir::phiq_ir::QuantizeOp, mlir::phiq_ir::DequantizeOp>(
+                       user))
+            values.push_back(user->getResult(0));
+        }
+      if (!embedding)
+        weight->emitWarning() << "importance file " << path
+                             << " has no entry for '" << job.name
+                             << "'; quantized without importance";
+      continue;
+    }
+    quantize.setImportanceAttr(b.getStringAttr(job.name));
+  }
+  return failure(failedAny);
 }

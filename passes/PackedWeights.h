@@ -41,6 +41,24 @@ std::string packJobName(mlir::phi::WeightOp op, unsigned index);
 std::vector<mlir::phiq_ir::QuantizeOp>
 insertQuantizeOps(llvm::MutableArrayRef<PackJob> jobs);
 
+/// The statistics file the quantization passes weight their error with:
+/// `option` when given, else the model's phiq.calibration_stats (left by
+/// --phiq-calibrate), else none ("").
+std::string importanceFileFor(mlir::phi::ModelOp model, llvm::StringRef option);
+
+/// Makes every job's phiq.quantize weight its error by the per-column
+/// importance of the statistics file `path` (any format of
+/// phiq/Calibration/Importance.h): records the file in the model's
+/// phiq.importance_file attribute and each weight's entry in its op's
+/// `importance`. Errors for an entry whose shape disagrees with the weight
+/// and for entries that name no weight of the model (statistics of another
+/// model); a quantized weight without an entry is a warning (the token
+/// embedding, which no activation multiplies, is expected to have none).
+mlir::LogicalResult
+attachImportance(mlir::phi::ModelOp model, llvm::StringRef path,
+                 llvm::ArrayRef<PackJob> jobs,
+                 llvm::MutableArrayRef<mlir::phiq_ir::QuantizeOp> quantized);
+
 /// Packs every phiq.quantize into the safetensors file `output` (through a
 /// temporary file), registers it as the model's store `storeName`, and
 /// replaces each phiq.quantize by a phiq.packed_weight of its bytes.

@@ -63,6 +63,14 @@ def QuantizeWeights : Pass<"phiq-quantize-weights", "mlir::ModuleOp"> {
     tensor, into that safetensors file (through a temporary file, renamed
     at the end), registered as the store `store` of the model, and every
     `phiq.quantize` becomes a `phiq.packed_weight` of those bytes.
+
+    With importance statistics (`imatrix`: a `--phiq-calibrate` store or a
+    llama.cpp imatrix, GGUF or legacy `.dat`; by default the model's
+    `phiq.calibration_stats` when `--phiq-calibrate` ran first) every block
+    format minimizes the error weighted by each input column's mean squared
+    activation, as `llama-quantize --imatrix` does. The statistics stay in
+    their file: the model's `phiq.importance_file` names it and each
+    `phiq.quantize` its entry, so deferred packing uses them too.
   }];
   let options = [
     Option<"type", "type", "std::string", /*default=*/"\"Q4_K_M\"",
@@ -78,6 +86,10 @@ def QuantizeWeights : Pass<"phiq-quantize-weights", "mlir::ModuleOp"> {
     Option<"output", "output", "std::string", /*default=*/"\"\"",
            "safetensors file that receives the packed weights (empty: "
            "leave the quantization deferred)">,
+    Option<"imatrix", "imatrix", "std::string", /*default=*/"\"\"",
+           "importance statistics: a --phiq-calibrate store or a llama.cpp "
+           "imatrix (GGUF or legacy .dat); default: the model's "
+           "phiq.calibration_stats, if any">,
     Option<"storeName", "store", "std::string", /*default=*/"\"quantized\"",
            "name of the parameter store the packed weights are read from">,
   ];
@@ -113,6 +125,12 @@ def QuantizeONNX : Pass<"phiq-quantize-onnx", "mlir::ModuleOp"> {
     As in `--phiq-quantize-weights`, the quantization is deferred
     (`phiq.quantize`, packed by whoever reads it) unless `output` names a
     safetensors file to pack into now.
+
+    With importance statistics (`imatrix`, or the model's
+    `phiq.calibration_stats`) the blocks are not rounded to nearest: each
+    block's scale and zero point are searched to minimize the error
+    weighted by the input columns' mean squared activation (never worse
+    than ORT's rounding in that error); the bytes keep ORT's layout.
   }];
   let options = [
     Option<"bits", "bits", "int64_t", /*default=*/"4", "bits per code: 4 or 8">,
@@ -129,6 +147,10 @@ def QuantizeONNX : Pass<"phiq-quantize-onnx", "mlir::ModuleOp"> {
     Option<"output", "output", "std::string", /*default=*/"\"\"",
            "safetensors file that receives the packed weights (empty: "
            "leave the quantization deferred)">,
+    Option<"imatrix", "imatrix", "std::string", /*default=*/"\"\"",
+           "importance statistics: a --phiq-calibrate store or a llama.cpp "
+           "imatrix (GGUF or legacy .dat); default: the model's "
+           "phiq.calibration_stats, if any">,
     Option<"storeName", "store", "std::string", /*default=*/"\"quantized\"",
            "name of the parameter store the packed weights are read from">,
   ];
@@ -227,6 +249,62 @@ def QuantizeMLX : Pass<"phiq-quantize-mlx", "mlir::ModuleOp"> {
     Statistic<"packedBytes", "packed-bytes", "bytes of packed weights">,
   ];
   let dependentDialects = ["mlir::phi::PhiDialect", "mlir::phiq_ir::PhiQDialect"];
+}
+
+def Calibrate : Pass<"phiq-calibrate", "mlir::ModuleOp"> {
+  let summary = "Collect activation statistics of every linear layer";
+  let description = [{
+    Runs the model with the reference executor (fp32) on calibration
+    tokens, window by window (`seq-len` tokens each, a fresh KV cache per
+    window), and collects for every weight that multiplies activations
+    (phi.linear, phi.lm_head, each MoE expert's projections -- an expert
+    sees only the tokens routed to it) per input channel: the sum of
+    squares (llama.cpp's importance matrix is it over the token count), the
+    abs-max, the token count and, with `hessian`, X^T X. Memory stays at the
+    statistics plus one window's activations.
+
+    The statistics go to the safetensors file `output` (through a temporary
+    file): `<weight key>.in_sumsq` [cols], `<key>.in_absmax` [cols],
+    `<key>.count` [1] and `<key>.hessian` [cols, cols] (f32; a stacked
+    expert tensor has a leading expert dimension). The file is registered as
+    the model's store `store` and recorded in the model attribute
+    `phiq.calibration_stats` (its absolute path), where
+    `--phiq-quantize-weights` / `--phiq-quantize-onnx` find it. `imatrix`
+    also writes llama.cpp's importance matrix (GGUF imatrix, or the legacy
+    format when the name ends in `.dat`) that `llama-quantize --imatrix`
+    reads.
+
+    Tokens come from `tokens` (little-endian int32 ids; the trailing
+    partial window is dropped) or from `text`, encoded with the tokenizer of
+    `tokenizer` (default: the folder of the model's checkpoint).
+  }];
+  let options = [
+    Option<"tokens", "tokens", "std::string", /*default=*/"\"\"",
+           "int32 token file (e.g. reference/calib_tokens.i32)">,
+    Option<"text", "text", "std::string", /*default=*/"\"\"",
+           "text file to tokenize instead of a token file">,
+    Option<"tokenizerDir", "tokenizer", "std::string", /*default=*/"\"\"",
+           "tokenizer folder for `text` (default: the model's checkpoint)">,
+    Option<"seqLen", "seq-len", "int64_t", /*default=*/"512",
+           "tokens per window (llama-imatrix's default chunk is 512)">,
+    Option<"maxWindows", "max-windows", "int64_t", /*default=*/"0",
+           "use at most this many windows (0: all)">,
+    Option<"hessian", "hessian", "bool", /*default=*/"false",
+           "also collect X^T X per weight (cols^2 floats each)">,
+    Option<"lmHead", "lm-head", "bool", /*default=*/"true",
+           "collect the lm_head's input statistics too">,
+    Option<"output", "output", "std::string", /*default=*/"\"\"",
+           "safetensors file that receives the statistics (required)">,
+    Option<"imatrix", "imatrix", "std::string", /*default=*/"\"\"",
+           "also write a llama.cpp imatrix file (.dat: legacy format)">,
+    Option<"storeName", "store", "std::string", /*default=*/"\"calibration\"",
+           "name of the store the statistics are registered as">,
+  ];
+  let statistics = [
+    Statistic<"numWeights", "weights", "weights with statistics">,
+    Statistic<"numTokens", "tokens", "calibration tokens run">,
+  ];
+  let dependentDialects = ["mlir::phi::PhiDialect"];
 }
 
 #endif // PHIQ_PASSES_TD

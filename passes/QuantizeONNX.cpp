@@ -101,6 +101,10 @@ struct QuantizeONNX : ::phiq::impl::QuantizeONNXBase<QuantizeONNX> {
     numQuantized += quantized.size();
     for (const ::phiq::PackJob &job : jobs)
       packedBytes += job.bytes;
+    std::string importance = ::phiq::importanceFileFor(model, imatrix);
+    if (!importance.empty() &&
+        failed(::phiq::attachImportance(model, importance, jobs, quantized)))
+      return failure();
     if (output.empty())
       return success();
     return ::phiq::materializePackedWeights(model, quantized, jobs, output,

@@ -151,6 +151,10 @@ struct QuantizeWeights
     numQuantized += quantized.size();
     for (const Job &job : jobs)
       packedBytes += job.bytes;
+    std::string importance = ::phiq::importanceFileFor(model, imatrix);
+    if (!importance.empty() &&
+        failed(::phiq::attachImportance(model, importance, jobs, quantized)))
+      return failure();
     if (output.empty())
       return success();
     return ::phiq::materializePackedWeights(model, quantized, jobs, output,

@@ -2,6 +2,7 @@
 #include "dialects/PhiQ/PackWeight.h"
 
 #include "dialects/Phi/PhiParams.h"
+#include "phiq/Calibration/Importance.h"
 
 #include <cstring>
 #include <vector>
@@ -16,6 +17,64 @@ StringRef mlir::phiq_ir::quantizedWeightName(QuantizeOp op) {
     if (auto param = dyn_cast<phi::ParamAttr>(weight.getValue()))
       return param.getKey();
   return "";
+}
+
+/// The per-column importance the op names (nmat x cols values; empty when
+/// it names none).
+static llvm::Expected<std::vector<float>> importanceOf(QuantizeOp op,
+                                                       int64_t cols,
+                                                       int64_t nmat) {
+  std::optional<StringRef> key = op.getImportance();
+  if (!key)
+    return std::vector<float>();
+  auto model = op->getParentOfType<phi::ModelOp>();
+  auto file = model ? model->getAttrOfType<StringAttr>("phiq.importance_file")
+                    : StringAttr();
+  if (!file)
+    return llvm::createStringError(
+        "its importance '" + *key +
+        "' needs the model's phiq.importance_file attribute");
+  auto table = ::phiq::calib::getOrOpenImportanceTable(file.getValue());
+  if (!table)
+    return table.takeError();
+  auto values = (*table)->lookup(*key, cols, nmat);
+  if (!values)
+    return values.takeError();
+  if (!*values)
+    return llvm::createStringError("the importance file " + file.getValue() +
+                                   " has no entry '" + *key + "'");
+  return std::move(**values);
+}
+
+/// quantizeRows, one matrix at a time when each has its own importance
+/// (the experts of a stacked tensor).
+static llvm::Error quantizeWithImportance(quant::BlockFormat format,
+                                          int64_t rows, int64_t cols,
+                                          quant::RowLoader load,
+                                          MutableArrayRef<uint8_t> out,
+                                          ArrayRef<float> importance,
+                                          quant::QuantizationError *error) {
+  if (importance.empty())
+    return quant::quantizeRows(format, rows, cols, load, out, nullptr, error);
+  const int64_t nmat = int64_t(importance.size()) / cols;
+  const int64_t matRows = rows / nmat;
+  const size_t matBytes = out.size() / size_t(nmat);
+  for (int64_t m = 0; m < nmat; ++m) {
+    auto loadSlice = [&](int64_t first, int64_t count, float *dst) {
+      load(m * matRows + first, count, dst);
+    };
+    quant::QuantizationError part;
+    if (llvm::Error e = quant::quantizeRows(
+            format, matRows, cols, loadSlice,
+            out.slice(size_t(m) * matBytes, matBytes),
+            importance.data() + m * cols, error ? &part : nullptr))
+      return e;
+    if (error) {
+      error->squaredError += part.squaredError;
+      error->squaredNorm += part.squaredNorm;
+    }
+  }
+  return llvm::Error::success();
 }
 
 llvm::Error mlir::phiq_ir::packWeight(QuantizeOp op,
@@ -34,6 +93,11 @@ llvm::Error mlir::phiq_ir::packWeight(QuantizeOp op,
         "cannot pack '" + (name.empty() ? std::string("inline weight") : name) +
         "' as " + quant::formatInfo(format).name + ": " + message);
   };
+  // A stacked expert tensor [E, rows, cols] has one importance per expert.
+  const int64_t nmat = type.getShape().size() == 3 ? type.getShape()[0] : 1;
+  auto importance = importanceOf(op, cols, nmat);
+  if (!importance)
+    return fail(llvm::toString(importance.takeError()));
 
   if (isa<phi::ParamAttr>(weight.getValue())) {
     auto tensor = phi::resolveParam(weight);
@@ -48,8 +112,8 @@ llvm::Error mlir::phiq_ir::packWeight(QuantizeOp op,
       params::convertToF32(source.dtype, source.data.data() + first * rowStride,
                            dst, count * cols);
     };
-    llvm::Error packed =
-        quant::quantizeRows(format, rows, cols, load, out, nullptr, error);
+    llvm::Error packed = quantizeWithImportance(format, rows, cols, load, out,
+                                                *importance, error);
     params::releasePages(source);
     if (packed)
       return fail(llvm::toString(std::move(packed)));
@@ -70,8 +134,8 @@ llvm::Error mlir::phiq_ir::packWeight(QuantizeOp op,
     std::memcpy(dst, floats.data() + first * cols,
                 sizeof(float) * count * cols);
   };
-  if (llvm::Error packed =
-          quant::quantizeRows(format, rows, cols, load, out, nullptr, error))
+  if (llvm::Error packed = quantizeWithImportance(format, rows, cols, load,
+                                                  out, *importance, error))
     return fail(llvm::toString(std::move(packed)));
   return llvm::Error::success();
 }

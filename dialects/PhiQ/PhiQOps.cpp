@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/PhiQ/PhiQOps.h"
+#include "dialects/Phi/PhiOps.h"
 
 #include "phiq/Quant/BlockFormat.h"
 
@@ -124,6 +125,14 @@ LogicalResult QuantizeOp::verify() {
     return emitOpError() << "input of shape " << getInput().getType()
                          << " cannot fill " << getType()
                          << "; the blocks must have the input's shape";
+  if (getImportance()) {
+    auto model = (*this)->getParentOfType<phi::ModelOp>();
+    if (!model || !model->getAttrOfType<StringAttr>("phiq.importance_file"))
+      return emitOpError()
+             << "names importance '" << *getImportance()
+             << "' but its phi.model has no phiq.importance_file attribute "
+                "naming the statistics file";
+  }
   return success();
 }
 

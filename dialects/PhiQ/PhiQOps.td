@@ -70,8 +70,15 @@ def PhiQ_QuantizeOp : PhiQ_Op<"quantize", [Pure]> {
     GGUF writer quantizes each tensor straight into the output file, the
     executor when it loads the model. `--phiq-quantize-weights` with
     `output=FILE` materializes every such op into a `phiq.packed_weight`.
+
+    `importance = "KEY"` makes the packer minimize the error weighted by
+    the per-column importance of the entry KEY of the statistics file the
+    enclosing `phi.model` names in its `phiq.importance_file` attribute
+    (PhiQ's calibration store or a llama.cpp imatrix): the statistics stay
+    in that file, only their name is in the IR.
   }];
-  let arguments = (ins RankedTensorOf<[F32, F16, BF16]>:$input);
+  let arguments = (ins RankedTensorOf<[F32, F16, BF16]>:$input,
+                       OptionalAttr<StrAttr>:$importance);
   let results = (outs PhiQ_BlocksType:$result);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` qualified(type($result))";
   let hasVerifier = 1;

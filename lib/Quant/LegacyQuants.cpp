@@ -25,7 +25,7 @@
 //
 // where x_ext is the first value of largest magnitude and "/ d" is a
 // multiplication by the float 1/d (0 when d is 0). With importance weights
-// w (ggml then runs a search too; Q8_0 ignores them there and here) we
+// w (ggml then runs a search too, except for Q8_0, where we search too) we
 // minimize sum w (x - y)^2 over the decoded y directly: a least-squares
 // scale scan (ScaleSearch.h), then binary16 rounding of the scale and its
 // neighbours with codes re-rounded and errors measured on the decoded
@@ -40,6 +40,7 @@
 #include "phiq/Quant/Fp16.h"
 
 #include <cfloat>
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -294,12 +295,71 @@ void quantizeLegacyRow(const float *x, int64_t cols, const float *importance,
   }
 }
 
+/// Q8_0 with weights (ggml ignores them for Q8_0; the search costs little
+/// and is never worse): the round-to-nearest block, then the weighted
+/// least-squares scale and its binary16 neighbours with Lloyd steps, codes
+/// in ggml's [-127, 127].
+void searchRowQ8_0(const float *x, const float *w, uint8_t *out) {
+  const SearchKernels &kernels = searchKernels();
+  float amax = 0.0f;
+  for (int i = 0; i < kBlock; ++i)
+    amax = std::max(amax, std::fabs(x[i]));
+  uint16_t bestD = fp32ToFp16Bits(amax / 127.0f);
+  int8_t best[kBlock];
+  double bestError = 0.0;
+  {
+    float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+    float stored = fp16BitsToFp32(bestD);
+    for (int i = 0; i < kBlock; ++i) {
+      best[i] = static_cast<int8_t>(static_cast<int>(roundHalfAway(x[i] * id)));
+      float diff = x[i] - static_cast<float>(best[i]) * stored;
+      bestError += static_cast<double>(w[i] * diff) * diff;
+    }
+  }
+  float scale = fitSymmetric(x, w, kBlock, -127, 127, 1.0f).scale;
+  float v[kBlock];
+  for (int round = 0; round < 3 && scale != 0.0f; ++round) {
+    bool improved = false;
+    for (int k = -1; k <= 1; ++k) {
+      float d = fp16Neighbor(scale, k);
+      if (d == 0.0f)
+        continue;
+      double e = kernels.requantSymmetric(x, w, kBlock, d, -127.0f, 127.0f, v);
+      if (e < bestError) {
+        bestError = e;
+        bestD = fp32ToFp16Bits(d);
+        for (int i = 0; i < kBlock; ++i)
+          best[i] = static_cast<int8_t>(v[i]);
+        improved = true;
+      }
+    }
+    if (!improved)
+      break;
+    double sxq = 0.0, sqq = 0.0;
+    for (int i = 0; i < kBlock; ++i) {
+      sxq += static_cast<double>(w[i]) * x[i] * best[i];
+      sqq += static_cast<double>(w[i]) * best[i] * best[i];
+    }
+    scale = sqq > 0.0 ? static_cast<float>(sxq / sqq) : 0.0f;
+  }
+  storeU16(out, bestD);
+  std::memcpy(out + 2, best, kBlock);
+}
+
 } // namespace
 
 //===-- Q8_0 --------------------------------------------------------------===//
 
-void quantizeRowQ8_0(const float *x, int64_t cols, const float *,
+void quantizeRowQ8_0(const float *x, int64_t cols, const float *importance,
                      uint8_t *out) {
+  if (importance) {
+    float scratch[kBlock];
+    for (int64_t b = 0; b < cols / kBlock; ++b)
+      searchRowQ8_0(x + b * kBlock,
+                    usableWeights(importance + b * kBlock, kBlock, scratch),
+                    out + b * 34);
+    return;
+  }
   if (auto fast = searchKernels().roundRowQ8_0)
     return fast(x, cols, out);
   for (int64_t b = 0; b < cols / kBlock; ++b) {

@@ -66,18 +66,26 @@ void quantizeRowIQ4_NL(const float *x, int64_t cols, const float *importance,
                        uint8_t *out);
 void dequantizeRowIQ4_NL(const uint8_t *in, int64_t cols, float *out);
 
-// ONNX Runtime's MatMulNBits blocks (MatMulNBits.cpp; importance is
-// ignored: ORT's round-to-nearest has none). One instantiation per format,
-// so each fits the table's plain function pointers.
+// ONNX Runtime's MatMulNBits blocks: round to nearest exactly as ORT
+// (MatMulNBits.cpp) without importance, an importance-weighted search of
+// scale and zero point with it (MatMulNBitsSearch.cpp). One instantiation
+// per format, so each fits the table's plain function pointers.
 void quantizeRowMatMulNBits(const MatMulNBitsLayout &layout, const float *x,
                             int64_t cols, uint8_t *out);
+void quantizeRowMatMulNBitsWeighted(const MatMulNBitsLayout &layout,
+                                    const float *x, int64_t cols,
+                                    const float *importance, uint8_t *out);
 void dequantizeRowMatMulNBits(const MatMulNBitsLayout &layout,
                               const uint8_t *in, int64_t cols, float *out);
 template <int Bits, int BlockSize, bool Symmetric, bool Fp16Scales>
-void quantizeRowMNB(const float *x, int64_t cols, const float *,
+void quantizeRowMNB(const float *x, int64_t cols, const float *importance,
                     uint8_t *out) {
-  quantizeRowMatMulNBits({Bits, BlockSize, Symmetric, Fp16Scales}, x, cols,
-                         out);
+  if (importance)
+    quantizeRowMatMulNBitsWeighted({Bits, BlockSize, Symmetric, Fp16Scales},
+                                   x, cols, importance, out);
+  else
+    quantizeRowMatMulNBits({Bits, BlockSize, Symmetric, Fp16Scales}, x, cols,
+                           out);
 }
 template <int Bits, int BlockSize, bool Symmetric, bool Fp16Scales>
 void dequantizeRowMNB(const uint8_t *in, int64_t cols, float *out) {

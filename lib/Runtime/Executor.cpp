@@ -127,7 +127,8 @@ void attentionLikeLlamaCpp(const float *q, int64_t ldq, const float *k,
 void runExperts(MoeExpertsOp op,
                 const llvm::DenseMap<Value, std::vector<float>> &weights,
                 const Buffer &in, const Buffer &mix, const Buffer &idx,
-                Buffer &out, bool llamaCppArithmetic) {
+                Buffer &out, bool llamaCppArithmetic,
+                const Executor::LinearInputObserver &observe) {
   const int64_t experts = op.getNumExperts(), topK = mix.cols,
                 hidden = in.cols, inter = op.getIntermediateSize();
   const bool stacked = op.isStacked();
@@ -146,6 +147,13 @@ void runExperts(MoeExpertsOp op,
     if (picks.empty())
       continue;
     const int64_t m = int64_t(picks.size());
+    // The weight operand the observer names, and its slice when stacked.
+    auto observed = [&](ValueRange group) {
+      Value v = group[stacked ? 0 : e];
+      if (auto dequantize = v.getDefiningOp<mlir::phiq_ir::DequantizeOp>())
+        v = dequantize.getInput();
+      return v;
+    };
     auto expertWeight = [&](ValueRange group, int64_t size) {
       Value v = group[stacked ? 0 : e];
       if (auto dequantize = v.getDefiningOp<mlir::phiq_ir::DequantizeOp>())
@@ -161,6 +169,10 @@ void runExperts(MoeExpertsOp op,
       std::memcpy(x.data() + i * hidden,
                   in.data.data() + picks[i].first * hidden,
                   sizeof(float) * hidden);
+    if (observe) {
+      observe(observed(op.getGate()), stacked ? e : -1, x, m, hidden);
+      observe(observed(op.getUp()), stacked ? e : -1, x, m, hidden);
+    }
     ::phiq::quant::BlockFormat upFormat =
         storageFormat(op.getGate()[stacked ? 0 : e]);
     ::phiq::quant::BlockFormat downFormat =
@@ -176,6 +188,8 @@ void runExperts(MoeExpertsOp op,
                  2 * inter, m, inter, hidden);
     act.resize(size_t(m * inter));
     siluGate(gateUp.data(), act.data(), m, inter);
+    if (observe)
+      observe(observed(op.getDown()), stacked ? e : -1, act, m, inter);
     if (llamaCppArithmetic)
       ::phiq::quant::roundActivationsLikeLlamaCpp(downFormat, act.data(), m,
                                                   inter);
@@ -396,6 +410,12 @@ Error Executor::forward(ArrayRef<int32_t> tokens, int64_t batch,
       Value input = op->getOperand(0), w = op->getOperand(1);
       Value bias = op->getNumOperands() > 2 ? op->getOperand(2) : Value();
       Buffer &in = values[input];
+      if (linearInputObserver) {
+        Value observed = w;
+        if (auto dequantize = w.getDefiningOp<mlir::phiq_ir::DequantizeOp>())
+          observed = dequantize.getInput();
+        linearInputObserver(observed, -1, in.data, in.rows, in.cols);
+      }
       bool onlyLast = lastOnly && isa<LmHeadOp>(op);
       Buffer &out = alloc(op->getResult(0), onlyLast ? batch : in.rows);
       // llama.cpp arithmetic: multiply rounded copies of the activations.
@@ -508,7 +528,7 @@ Error Executor::forward(ArrayRef<int32_t> tokens, int64_t batch,
       Buffer &out = alloc(experts.getResult(), rows);
       runExperts(experts, weights, values[experts.getInput()],
                  values[experts.getWeights()], values[experts.getIndices()],
-                 out, options.llamaCppArithmetic);
+                 out, options.llamaCppArithmetic, linearInputObserver);
     } else if (auto glu = dyn_cast<GluOp>(op)) {
       Buffer &in = values[glu.getInput()];
       Buffer &out = alloc(glu.getResult(), in.rows);

@@ -49,11 +49,12 @@ FORMATS = {
 }
 # ggml's quantizer for these is deterministic round-to-nearest.
 IDENTICAL = {"F32", "F16", "BF16", "Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1"}
-# ... and stays so with an importance vector (ggml ignores it).
-IDENTICAL_WITH_IMPORTANCE = {"F32", "F16", "BF16", "Q8_0"}
+# ... and stays so with an importance vector (ggml ignores it; so does
+# PhiQ for the float formats, while its Q8_0 then searches its scales).
+IDENTICAL_WITH_IMPORTANCE = {"F32", "F16", "BF16"}
 # Searched by ggml; ours must not be worse.
 SEARCHED = {"Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K", "IQ4_NL"}
-SEARCHED_WITH_IMPORTANCE = SEARCHED | {"Q4_0", "Q4_1", "Q5_0", "Q5_1"}
+SEARCHED_WITH_IMPORTANCE = SEARCHED | {"Q8_0", "Q4_0", "Q4_1", "Q5_0", "Q5_1"}
 MODELS = ["phi35-tiny", "phi4-mini-tiny", "phimoe-tiny"]
 
 

@@ -10,6 +10,12 @@
 // progress bar on a terminal and a table per tensor: format, bytes, bits
 // per weight and the relative RMS error of the quantized weight.
 //
+// With --calib TOKENS the model first runs on calibration tokens
+// (--phiq-calibrate) and every block format minimizes the error weighted by
+// the mean squared activation of each input column (llama.cpp's importance
+// matrix); --imatrix FILE takes those statistics from a file instead (ours
+// or llama-imatrix's, GGUF or legacy .dat).
+//
 //===----------------------------------------------------------------------===//
 #include "dialects/Phi/PhiOps.h"
 #include "dialects/PhiQ/PhiQOps.h"
@@ -30,6 +36,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
@@ -39,6 +46,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <optional>
 
 using namespace mlir;
 namespace cl = llvm::cl;
@@ -93,6 +101,29 @@ static cl::opt<int64_t>
 
 
 static cl::opt<std::string>
+    calibTokens("calib", cl::desc("calibrate on this int32 token file and "
+                                  "quantize with importance"),
+                cl::value_desc("TOKENS"));
+static cl::opt<int64_t> calibSeqLen("calib-seq-len",
+                                    cl::desc("--calib: tokens per window"),
+                                    cl::init(512));
+static cl::opt<std::string>
+    calibStats("calib-stats",
+               cl::desc("--calib: keep the statistics in this safetensors "
+                        "file (default: a temporary file)"),
+               cl::value_desc("FILE"));
+static cl::opt<std::string>
+    imatrixOut("imatrix-out",
+               cl::desc("--calib: also write llama.cpp's imatrix (.dat: "
+                        "legacy format, else GGUF)"),
+               cl::value_desc("FILE"));
+static cl::opt<std::string>
+    imatrix("imatrix",
+            cl::desc("quantize with the importance of this statistics file "
+                     "(phiq-calibrate's, or a llama.cpp imatrix)"),
+            cl::value_desc("FILE"));
+
+static cl::opt<std::string>
     progress("progress",
              cl::desc("progress bar on stderr: auto (when it is a terminal), "
                       "on, off"),
@@ -143,11 +174,13 @@ int writeONNX(ModuleOp module, MLIRContext *context) {
     onnx.bits = type == "INT4" ? 4 : 8;
     onnx.blockSize = blockSize;
     onnx.symmetric = symmetric;
+    onnx.imatrix = imatrix;
     pm.addPass(phiq::createQuantizeONNX(onnx));
   } else if (type == "Q4_0" || type == "Q8_0") {
     phiq::QuantizeWeightsOptions gguf;
     gguf.type = type;
     gguf.pure = true;
+    gguf.imatrix = imatrix;
     pm.addPass(phiq::createQuantizeWeights(gguf));
   } else if (type != "F32") {
     return fail("--to onnx --type " + type +
@@ -325,6 +358,42 @@ int main(int argc, char **argv) {
     return fail(input + ": expected exactly one phi.model");
   phi::ModelOp model = models.front();
 
+  if (!calibTokens.empty() && !imatrix.empty())
+    return fail("give --calib or --imatrix, not both");
+  if (calibTokens.empty() && (!calibStats.empty() || !imatrixOut.empty()))
+    return fail("--calib-stats and --imatrix-out need --calib");
+  // The statistics of --calib live in a temporary file unless kept; the
+  // writers read them while they pack, so it goes only at exit.
+  llvm::SmallString<128> tempStats;
+  std::optional<llvm::FileRemover> removeStats;
+  if (!calibTokens.empty()) {
+    std::string stats = calibStats;
+    if (stats.empty()) {
+      if (std::error_code ec = llvm::sys::fs::createTemporaryFile(
+              "phiq-calib", "safetensors", tempStats))
+        return fail("cannot create a temporary statistics file: " +
+                    ec.message());
+      removeStats.emplace(tempStats);
+      stats = tempStats.str().str();
+    }
+    PassManager calibrate(&context);
+    phiq::CalibrateOptions calib;
+    calib.tokens = calibTokens;
+    calib.seqLen = calibSeqLen;
+    calib.output = stats;
+    calib.imatrix = imatrixOut;
+    calibrate.addPass(phiq::createCalibrate(calib));
+    auto start = std::chrono::steady_clock::now();
+    if (failed(calibrate.run(*module)))
+      return fail("calibration failed (see above)");
+    if (!quiet)
+      llvm::outs() << fmt::format(
+          "calibrated on {} in {:.2f} s\n", calibTokens.getValue(),
+          std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                        start)
+              .count());
+  }
+
   if (target == "onnx")
     return writeONNX(*module, &context);
   if (target == "openvino")
@@ -340,6 +409,7 @@ int main(int argc, char **argv) {
   options.pure = pure;
   options.noFallback = noFallback;
   options.tensorTypes.assign(tensorTypes.begin(), tensorTypes.end());
+  options.imatrix = imatrix;
   pm.addPass(phiq::createQuantizeWeights(options));
   if (failed(pm.run(*module)))
     return fail("quantization failed (see above)");

@@ -180,7 +180,8 @@ llvm::Expected<int64_t> rowBytes(BlockFormat format, int64_t cols);
 /// exactly rows * rowBytes(format, cols) bytes. `importance`, when given,
 /// holds `cols` non-negative weights (llama.cpp's imatrix: the mean squared
 /// activation seen by each input column); the formats whose ggml quantizer
-/// uses it (Q4_0, Q4_1, Q5_0, Q5_1, the K-quants, IQ4_NL) then minimize
+/// uses it (Q4_0, Q4_1, Q5_0, Q5_1, the K-quants, IQ4_NL), Q8_0 and the
+/// MatMulNBits formats (MatMulNBitsSearch.cpp) then minimize
 /// sum(importance[c] * (x - dequantized)^2) instead of the plain squared
 /// error. The block formats reject non-finite inputs. Rows are spread over
 /// the worker threads.

@@ -109,6 +109,21 @@ public:
     routingObserver = std::move(observer);
   }
 
+  /// Called with the input of every matrix multiplication by a weight
+  /// (phi.linear, phi.lm_head, phiq.linear, each expert projection of
+  /// phi.moe_experts), before any llama.cpp rounding: `weight` is the weight
+  /// operand (the phi.weight behind a phiq.dequantize), `expert` the slice of
+  /// a stacked expert tensor (-1 otherwise), `input` [rows, cols] row-major;
+  /// for experts only the rows routed to that expert. Calibration collects
+  /// its per-channel statistics through this.
+  using LinearInputObserver =
+      std::function<void(mlir::Value weight, int64_t expert,
+                         llvm::ArrayRef<float> input, int64_t rows,
+                         int64_t cols)>;
+  void setLinearInputObserver(LinearInputObserver observer) {
+    linearInputObserver = std::move(observer);
+  }
+
 private:
   explicit Executor(mlir::phi::ModelOp model) : model(model) {}
   friend class KVCache;
@@ -122,6 +137,7 @@ private:
   llvm::DenseMap<mlir::Operation *, unsigned> routeIndex;
   std::vector<std::vector<int64_t>> routing;
   RoutingObserver routingObserver;
+  LinearInputObserver linearInputObserver;
   /// The op after which each activation is dead.
   llvm::DenseMap<mlir::Value, mlir::Operation *> lastUser;
   /// Attention ops in program order; their index is their cache layer.

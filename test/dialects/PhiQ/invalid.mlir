@@ -237,3 +237,11 @@ func.func @zero_points_without_scales() {
 func.func @mlx_rows(%w: !phiq.blocks<8x96, MLX4_G64_F32>) {
   return
 }
+
+// -----
+
+func.func @importance_without_file(%w: tensor<4x32xf32>) {
+  // expected-error@+1 {{names importance 'k' but its phi.model has no phiq.importance_file attribute naming the statistics file}}
+  %p = phiq.quantize %w {importance = "k"} : tensor<4x32xf32> -> !phiq.blocks<4x32, Q8_0>
+  return
+}

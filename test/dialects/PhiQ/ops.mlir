@@ -132,3 +132,19 @@ func.func @mlx_formats(%a: !phiq.blocks<4x128, MLX6_G32_F16>, %w: tensor<8x64xbf
   %q = phiq.quantize %w : tensor<8x64xbf16> -> !phiq.blocks<8x64, MLX4_G64_BF16>
   return
 }
+
+// A deferred quantization weighted by calibration statistics: the op names
+// its entry, the model the file.
+// CHECK-LABEL: phi.model @importance
+// CHECK-SAME: phiq.importance_file = "/nonexistent/stats.safetensors"
+// CHECK: phiq.quantize %{{.*}} {importance = "model.embed_tokens.weight"} : tensor<8x64xf32> -> !phiq.blocks<8x64, Q8_0>
+phi.model @importance attributes {config = #phi.config<architecture = "Phi3ForCausalLM", vocab_size = 8, hidden_size = 64, num_layers = 1, max_positions = 64, bos_token_id = 1, eos_token_ids = [2], pad_token_id = 2, tie_word_embeddings = true>, phiq.importance_file = "/nonexistent/stats.safetensors", stores = {}} {
+^bb0(%ids: tensor<?x?xi32>):
+  %w = phi.weight dense<0.5> : tensor<8x64xf32>
+  %p = phiq.quantize %w {importance = "model.embed_tokens.weight"} : tensor<8x64xf32> -> !phiq.blocks<8x64, Q8_0>
+  %t = phiq.dequantize %p : !phiq.blocks<8x64, Q8_0> -> tensor<8x64xf32>
+  %x = phi.embedding %ids, %t : (tensor<?x?xi32>, tensor<8x64xf32>) -> tensor<?x?x64xf32>
+  %a = phi.attention %x, %x, %x {num_heads = 2 : i64, num_kv_heads = 2 : i64, head_dim = 32 : i64, rope = #phi.rope<kind = default, theta = 10000.0, rotary_dim = 32, original_max_positions = 64, max_positions = 64, attention_factor = 1.0>} : (tensor<?x?x64xf32>, tensor<?x?x64xf32>, tensor<?x?x64xf32>) -> tensor<?x?x64xf32>
+  %l = phi.lm_head %a, %t : (tensor<?x?x64xf32>, tensor<8x64xf32>) -> tensor<?x?x8xf32>
+  phi.output %l : tensor<?x?x8xf32>
+}
