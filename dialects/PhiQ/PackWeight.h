@@ -9,11 +9,14 @@
 #ifndef PHIQ_DIALECTS_PHIQ_PACKWEIGHT_H
 #define PHIQ_DIALECTS_PHIQ_PACKWEIGHT_H
 
+#include "dialects/Phi/PhiOps.h"
 #include "dialects/PhiQ/PhiQOps.h"
 #include "phiq/Quant/BlockFormat.h"
 
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/Support/Error.h"
+
+#include <vector>
 
 namespace mlir::phiq_ir {
 
@@ -24,6 +27,11 @@ namespace mlir::phiq_ir {
 /// With `error`, also measures the error of the packed blocks.
 llvm::Error packWeight(QuantizeOp op, llvm::MutableArrayRef<uint8_t> out,
                        ::phiq::quant::QuantizationError *error = nullptr);
+
+/// All of the weight's values as f32 (rows x cols, row-major), from its
+/// store (any float dtype) or its inline value: for the algorithms that need
+/// a whole tensor at once (GPTQ, AWQ).
+llvm::Expected<std::vector<float>> loadWeightFloats(phi::WeightOp weight);
 
 /// The checkpoint name of the weight `op` quantizes ("" for inline ones).
 llvm::StringRef quantizedWeightName(QuantizeOp op);

@@ -177,6 +177,10 @@ llvm::ArrayRef<BlockFormat> matMulNBitsFormats() {
 
 const FormatInfo &formatInfo(BlockFormat format) { return entry(format).info; }
 
+detail::QuantizeRowFn detail::rowQuantizer(BlockFormat format) {
+  return entry(format).quantizeRow;
+}
+
 std::optional<MatMulNBitsLayout> matMulNBitsLayout(BlockFormat format) {
   const FormatInfo &info = formatInfo(format);
   if (info.ggmlType >= 0)
