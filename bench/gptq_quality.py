@@ -12,6 +12,8 @@ export (default g32 asym, g128 asym) is written once per algorithm:
   rtn        --phiq-quantize-*'s default (the format's own scale search)
   gptq       algorithm=gptq
   gptq-act   algorithm=gptq gptq-act-order=true
+  awq        algorithm=awq
+  awq+gptq   algorithm=awq+gptq
 GGUF files are scored in llama.cpp (llama-cpp-python, n_ctx 256, 2
 threads), ONNX folders in onnxruntime, over the 32 x 256 eval windows;
 reported as in bench/quality_table.py: bits per weight of the file,
@@ -39,6 +41,8 @@ ALGORITHMS = {
     "rtn": "",
     "gptq": "algorithm=gptq calibration={cal}",
     "gptq-act": "algorithm=gptq gptq-act-order=true calibration={cal}",
+    "awq": "algorithm=awq calibration={cal}",
+    "awq+gptq": "algorithm=awq+gptq calibration={cal}",
 }
 ONNX = {
     "int4-g32-asym": "bits=4 block-size=32 symmetric=false",
@@ -81,7 +85,7 @@ def main():
     ap.add_argument("--calibration")
     ap.add_argument("--gguf", default="Q4_0,Q4_K_M,IQ4_NL,Q3_K_M")
     ap.add_argument("--onnx", default=",".join(ONNX))
-    ap.add_argument("--algorithms", default="rtn,gptq,gptq-act")
+    ap.add_argument("--algorithms", default="rtn,gptq,gptq-act,awq,awq+gptq")
     a = ap.parse_args()
     os.makedirs(a.work, exist_ok=True)
     b = lambda tool: os.path.join(a.bin_dir, tool)  # noqa: E731

@@ -16,6 +16,7 @@
 #include "llvm/Support/FormatVariadic.h"
 
 #include <cmath>
+#include <cstring>
 #include <memory>
 
 using namespace mlir;
@@ -165,8 +166,8 @@ LogicalResult phiq::applyCalibratedPacking(
 
   // Looks up `<job>.<suffix>` with the given shape; diagnoses at the weight.
   auto statistic = [&](PackJob &job, StringRef suffix,
-                       llvm::ArrayRef<int64_t> shape,
-                       StringRef hint) -> const params::TensorRef * {
+                       llvm::ArrayRef<int64_t> shape, StringRef hint,
+                       bool scalar = false) -> const params::TensorRef * {
     std::string key = job.name + "." + suffix.str();
     auto it = byName.find(key);
     if (it == byName.end()) {
@@ -176,6 +177,15 @@ LogicalResult phiq::applyCalibratedPacking(
       return nullptr;
     }
     const params::TensorRef *t = it->second;
+    if (scalar) {
+      // The token count: one number, f32 or i64.
+      if (t->numElements() == 1 && (t->dtype == params::DType::F32 ||
+                                    t->dtype == params::DType::I64))
+        return t;
+      job.op.emitError() << "tensor '" << job.name << "': '" << key
+                         << "' must hold one f32 or i64 number";
+      return nullptr;
+    }
     if (llvm::ArrayRef<int64_t>(t->shape) != shape) {
       job.op.emitError() << "tensor '" << job.name << "': '" << key
                          << "' is " << shapeText(t->shape)
@@ -232,10 +242,8 @@ LogicalResult phiq::applyCalibratedPacking(
     if (target->producerWeight && !jobOf.count(target->producerWeight))
       continue; // the producer stays float: nothing to fold the scale into
     const params::TensorRef *sumsq = statistic(job, "in_sumsq", {cols}, "");
-    const params::TensorRef *count = statistic(job, "count", {1}, "");
-    if (count && count->dtype != params::DType::F32 &&
-        count->dtype != params::DType::I64)
-      count = nullptr;
+    const params::TensorRef *count =
+        statistic(job, "count", {1}, "", /*scalar=*/true);
     failedAny |= !sumsq || !count;
     if (sumsq && count)
       awqInputs.push_back({i, *target, sumsq, count});
