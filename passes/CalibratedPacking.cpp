@@ -125,6 +125,9 @@ struct JobPlan {
   std::vector<float> columnScale; // AWQ's s (empty: none)
   std::vector<float> rowScale;    // folds from the next linear (empty: none)
   const params::TensorRef *hessian = nullptr;
+  /// Round-to-nearest's importance after AWQ: the mean squared activation
+  /// of x / s (empty: none).
+  std::vector<float> importance;
 };
 
 } // namespace
@@ -284,9 +287,12 @@ LogicalResult phiq::applyCalibratedPacking(
     if (!found)
       return job.op.emitError() << "AWQ of '" << job.name
                                 << "': " << llvm::toString(found.takeError());
+    plans[in.job].importance = sumsq;
     if (found->alpha == 0.0f)
       continue; // s = 1: nothing to fold
     plans[in.job].columnScale = found->scales;
+    for (int64_t c = 0; c < cols; ++c)
+      plans[in.job].importance[c] /= found->scales[c] * found->scales[c];
     if (in.target.normWeight) {
       auto norm = mlir::phiq_ir::loadWeightFloats(in.target.normWeight);
       if (!norm)
@@ -342,7 +348,9 @@ LogicalResult phiq::applyCalibratedPacking(
       if (!plan.columnScale.empty())
         quant::scaleColumns(*w, rows, cols, plan.columnScale);
       if (!gptq) {
-        if (llvm::Error e = quant::quantize(format, *w, rows, cols, out))
+        if (llvm::Error e = quant::quantize(
+                format, *w, rows, cols, out,
+                plan.importance.empty() ? nullptr : plan.importance.data()))
           return fail(std::move(e));
         return llvm::Error::success();
       }
