@@ -52,10 +52,16 @@ phiq::insertQuantizeOps(MutableArrayRef<PackJob> jobs) {
 
 LogicalResult phiq::materializePackedWeights(
     ModelOp model, MutableArrayRef<mlir::phiq_ir::QuantizeOp> quantized,
-    ArrayRef<PackJob> jobs, StringRef output, StringRef storeName) {
+    ArrayRef<PackJob> jobs, StringRef output, StringRef storeName,
+    ArrayRef<FloatTensorJob> floats) {
   std::vector<params::TensorLayout> layouts;
   for (const PackJob &job : jobs)
     layouts.push_back({job.name, params::DType::U8, {job.bytes}});
+  for (const FloatTensorJob &f : floats) {
+    WeightOp op = f.op;
+    layouts.push_back({f.name, params::DType::F32,
+                       SmallVector<int64_t, 4>(op.getType().getShape())});
+  }
   uint64_t dataBytes = 0;
   std::string header = params::buildSafetensorsHeader(
       layouts, {{"format", "phiq-packed-blocks"}}, dataBytes);
@@ -76,10 +82,15 @@ LogicalResult phiq::materializePackedWeights(
     std::vector<uint8_t> blocks;
     for (auto [quantize, job] : llvm::zip_equal(quantized, jobs)) {
       blocks.resize(size_t(job.bytes));
-      if (llvm::Error e = ::mlir::phiq_ir::packWeight(quantize, blocks))
+      if (llvm::Error e = job.pack ? job.pack(blocks)
+                                   : ::mlir::phiq_ir::packWeight(quantize,
+                                                                 blocks))
         return discard(quantize.emitError() << llvm::toString(std::move(e)));
       os.write(reinterpret_cast<const char *>(blocks.data()), blocks.size());
     }
+    for (const FloatTensorJob &f : floats)
+      os.write(reinterpret_cast<const char *>(f.values.data()),
+               f.values.size() * sizeof(float));
     os.flush();
     if (os.has_error())
       return discard(model.emitError()
@@ -108,6 +119,16 @@ LogicalResult phiq::materializePackedWeights(
     Operation *weight = job.op;
     if (weight->use_empty())
       weight->erase();
+  }
+  for (const FloatTensorJob &f : floats) {
+    WeightOp old = f.op;
+    b.setInsertionPoint(old);
+    auto type = RankedTensorType::get(old.getType().getShape(), b.getF32Type());
+    auto param = ParamAttr::get(b.getStringAttr(storeName),
+                                b.getStringAttr(f.name), type);
+    auto weight = WeightOp::create(b, old.getLoc(), param);
+    old.getResult().replaceAllUsesWith(weight.getResult());
+    old.erase();
   }
   return success();
 }

@@ -16,6 +16,7 @@
 
 #include "llvm/ADT/SmallVector.h"
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,17 @@ struct PackJob {
   int64_t bytes = 0;
   /// The uses that read the blocks; empty: every use.
   llvm::SmallVector<mlir::OpOperand *> uses;
+  /// Packs the blocks instead of the format's round-to-nearest (the
+  /// calibrated algorithms, CalibratedPacking.h); null: packWeight.
+  std::function<llvm::Error(llvm::MutableArrayRef<uint8_t>)> pack;
+};
+
+/// A float tensor a pass rewrites (AWQ's norm weights): written as f32 into
+/// the packed store under `name`, and `op` then reads it from there.
+struct FloatTensorJob {
+  mlir::phi::WeightOp op;
+  std::string name;
+  std::vector<float> values;
 };
 
 /// The weight's name in its store, or a synthetic one for inline weights.
@@ -61,12 +73,14 @@ attachImportance(mlir::phi::ModelOp model, llvm::StringRef path,
 
 /// Packs every phiq.quantize into the safetensors file `output` (through a
 /// temporary file), registers it as the model's store `storeName`, and
-/// replaces each phiq.quantize by a phiq.packed_weight of its bytes.
+/// replaces each phiq.quantize by a phiq.packed_weight of its bytes; the
+/// `floats` are stored after the blocks and their weights re-pointed.
 mlir::LogicalResult
 materializePackedWeights(mlir::phi::ModelOp model,
                          llvm::MutableArrayRef<mlir::phiq_ir::QuantizeOp> quantized,
                          llvm::ArrayRef<PackJob> jobs, llvm::StringRef output,
-                         llvm::StringRef storeName);
+                         llvm::StringRef storeName,
+                         llvm::ArrayRef<FloatTensorJob> floats = {});
 
 } // namespace phiq
 

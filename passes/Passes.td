@@ -71,6 +71,23 @@ def QuantizeWeights : Pass<"phiq-quantize-weights", "mlir::ModuleOp"> {
     activation, as `llama-quantize --imatrix` does. The statistics stay in
     their file: the model's `phiq.importance_file` names it and each
     `phiq.quantize` its entry, so deferred packing uses them too.
+
+    `algorithm=gptq` quantizes every linear weight (and the lm_head) with
+    GPTQ against the Hessian X^T X that the calibration side store
+    `calibration` holds for it (`<weight key>.hessian`), honouring the
+    target block format: each block's scales are chosen by the format's own
+    search, weighted by diag(H), when the sweep reaches the block, and the
+    result is the format's exact bytes. It packs while the pass runs, so it
+    needs `output`; embeddings and MoE experts keep round-to-nearest.
+    `algorithm=awq` searches a per-input-channel scale s = m^alpha (m the
+    RMS activation of the channel, alpha on a grid of 20) minimizing the
+    output error on the calibration statistics (X^T X when the store has
+    it, else the per-channel sum of squares), multiplies the weight's
+    columns by s and divides the producer of its input by s: the rms_norm
+    weight (rewritten as f32 into `output`), the `up` rows of the linear
+    before a GLU, or the `v` rows of the qkv linear before an attention
+    without shared key/value heads. `awq+gptq` runs GPTQ on the scaled
+    weight with the Hessian of the scaled activations.
   }];
   let options = [
     Option<"type", "type", "std::string", /*default=*/"\"Q4_K_M\"",
@@ -90,6 +107,19 @@ def QuantizeWeights : Pass<"phiq-quantize-weights", "mlir::ModuleOp"> {
            "importance statistics: a --phiq-calibrate store or a llama.cpp "
            "imatrix (GGUF or legacy .dat); default: the model's "
            "phiq.calibration_stats, if any">,
+    Option<"algorithm", "algorithm", "std::string", /*default=*/"\"rtn\"",
+           "rtn (round to nearest, with the format's own scale search), "
+           "gptq (error compensation), awq (activation-aware channel "
+           "scales folded into the preceding op) or awq+gptq; all but rtn "
+           "need calibration= and output=">,
+    Option<"calibration", "calibration", "std::string", /*default=*/"\"\"",
+           "calibration side store (safetensors with <weight>.hessian)">,
+    Option<"gptqDamp", "gptq-damp", "double", /*default=*/"0.01",
+           "GPTQ dampening, a fraction of the Hessian's mean diagonal">,
+    Option<"gptqActOrder", "gptq-act-order", "bool", /*default=*/"false",
+           "GPTQ visits columns by decreasing Hessian diagonal">,
+    Option<"gptqBlock", "gptq-block", "int64_t", /*default=*/"128",
+           "GPTQ columns per lazy update">,
     Option<"storeName", "store", "std::string", /*default=*/"\"quantized\"",
            "name of the parameter store the packed weights are read from">,
   ];
@@ -131,6 +161,23 @@ def QuantizeONNX : Pass<"phiq-quantize-onnx", "mlir::ModuleOp"> {
     block's scale and zero point are searched to minimize the error
     weighted by the input columns' mean squared activation (never worse
     than ORT's rounding in that error); the bytes keep ORT's layout.
+
+    `algorithm=gptq` quantizes every linear weight (and the lm_head) with
+    GPTQ against the Hessian X^T X that the calibration side store
+    `calibration` holds for it (`<weight key>.hessian`), honouring the
+    target block format: each block's scales are chosen by the format's own
+    search, weighted by diag(H), when the sweep reaches the block, and the
+    result is the format's exact bytes. It packs while the pass runs, so it
+    needs `output`; embeddings and MoE experts keep round-to-nearest.
+    `algorithm=awq` searches a per-input-channel scale s = m^alpha (m the
+    RMS activation of the channel, alpha on a grid of 20) minimizing the
+    output error on the calibration statistics (X^T X when the store has
+    it, else the per-channel sum of squares), multiplies the weight's
+    columns by s and divides the producer of its input by s: the rms_norm
+    weight (rewritten as f32 into `output`), the `up` rows of the linear
+    before a GLU, or the `v` rows of the qkv linear before an attention
+    without shared key/value heads. `awq+gptq` runs GPTQ on the scaled
+    weight with the Hessian of the scaled activations.
   }];
   let options = [
     Option<"bits", "bits", "int64_t", /*default=*/"4", "bits per code: 4 or 8">,
@@ -147,6 +194,19 @@ def QuantizeONNX : Pass<"phiq-quantize-onnx", "mlir::ModuleOp"> {
     Option<"output", "output", "std::string", /*default=*/"\"\"",
            "safetensors file that receives the packed weights (empty: "
            "leave the quantization deferred)">,
+    Option<"algorithm", "algorithm", "std::string", /*default=*/"\"rtn\"",
+           "rtn (round to nearest, with the format's own scale search), "
+           "gptq (error compensation), awq (activation-aware channel "
+           "scales folded into the preceding op) or awq+gptq; all but rtn "
+           "need calibration= and output=">,
+    Option<"calibration", "calibration", "std::string", /*default=*/"\"\"",
+           "calibration side store (safetensors with <weight>.hessian)">,
+    Option<"gptqDamp", "gptq-damp", "double", /*default=*/"0.01",
+           "GPTQ dampening, a fraction of the Hessian's mean diagonal">,
+    Option<"gptqActOrder", "gptq-act-order", "bool", /*default=*/"false",
+           "GPTQ visits columns by decreasing Hessian diagonal">,
+    Option<"gptqBlock", "gptq-block", "int64_t", /*default=*/"128",
+           "GPTQ columns per lazy update">,
     Option<"imatrix", "imatrix", "std::string", /*default=*/"\"\"",
            "importance statistics: a --phiq-calibrate store or a llama.cpp "
            "imatrix (GGUF or legacy .dat); default: the model's "

@@ -7,6 +7,7 @@
 // --phiq-quantize-weights (PackedWeights.h).
 //
 //===----------------------------------------------------------------------===//
+#include "passes/CalibratedPacking.h"
 #include "passes/PackedWeights.h"
 #include "passes/Passes.h"
 #include "passes/SingleModel.h"
@@ -47,6 +48,20 @@ struct QuantizeONNX : ::phiq::impl::QuantizeONNXBase<QuantizeONNX> {
     if (isa<EmbeddingOp>(user))
       return quantizeEmbedding;
     return false;
+  }
+
+  /// algorithm=gptq|awq|awq+gptq: the packers that replace round-to-nearest.
+  LogicalResult applyAlgorithm(ModelOp model,
+                               MutableArrayRef<::phiq::PackJob> jobs,
+                               std::vector<::phiq::FloatTensorJob> &floats) {
+    ::phiq::CalibratedOptions options;
+    options.algorithm = algorithm;
+    options.calibration = calibration;
+    options.gptq.damp = gptqDamp;
+    options.gptq.actOrder = gptqActOrder;
+    options.gptq.block = gptqBlock;
+    return ::phiq::applyCalibratedPacking(model, jobs, options, output,
+                                          "--phiq-quantize-onnx", floats);
   }
 
   LogicalResult quantizeModel(ModelOp model) {
@@ -96,6 +111,9 @@ struct QuantizeONNX : ::phiq::impl::QuantizeONNXBase<QuantizeONNX> {
       jobs.push_back(std::move(job));
     });
 
+    std::vector<::phiq::FloatTensorJob> floats;
+    if (failed(applyAlgorithm(model, jobs, floats)))
+      return failure();
     std::vector<mlir::phiq_ir::QuantizeOp> quantized =
         ::phiq::insertQuantizeOps(jobs);
     numQuantized += quantized.size();
@@ -108,7 +126,7 @@ struct QuantizeONNX : ::phiq::impl::QuantizeONNXBase<QuantizeONNX> {
     if (output.empty())
       return success();
     return ::phiq::materializePackedWeights(model, quantized, jobs, output,
-                                            storeName);
+                                            storeName, floats);
   }
 };
 

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
 #include "passes/SingleModel.h"
+#include "passes/CalibratedPacking.h"
 #include "passes/PackedWeights.h"
 
 #include "dialects/Phi/PhiOps.h"
@@ -57,6 +58,20 @@ struct QuantizeWeights
         ::phiq::getSingleModel(getOperation(), "phiq-quantize-weights");
     if (failed(model) || failed(quantizeModel(*model)))
       signalPassFailure();
+  }
+
+  /// algorithm=gptq|awq|awq+gptq: the packers that replace round-to-nearest.
+  LogicalResult applyAlgorithm(ModelOp model,
+                               MutableArrayRef<::phiq::PackJob> jobs,
+                               std::vector<::phiq::FloatTensorJob> &floats) {
+    ::phiq::CalibratedOptions options;
+    options.algorithm = algorithm;
+    options.calibration = calibration;
+    options.gptq.damp = gptqDamp;
+    options.gptq.actOrder = gptqActOrder;
+    options.gptq.block = gptqBlock;
+    return ::phiq::applyCalibratedPacking(model, jobs, options, output,
+                                          "--phiq-quantize-weights", floats);
   }
 
   LogicalResult quantizeModel(ModelOp model) {
@@ -141,7 +156,8 @@ struct QuantizeWeights
                            "weight')";
       failedAny = true;
     }
-    if (failedAny)
+    std::vector<::phiq::FloatTensorJob> floats;
+    if (failedAny || failed(applyAlgorithm(model, jobs, floats)))
       return failure();
     std::vector<mlir::phiq_ir::QuantizeOp> quantized =
         ::phiq::insertQuantizeOps(jobs);
@@ -158,7 +174,7 @@ struct QuantizeWeights
     if (output.empty())
       return success();
     return ::phiq::materializePackedWeights(model, quantized, jobs, output,
-                                            storeName);
+                                            storeName, floats);
   }
 };
 

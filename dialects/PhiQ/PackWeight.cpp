@@ -166,3 +166,32 @@ llvm::Error mlir::phiq_ir::decodePlanarWeight(PackedWeightOp op,
       type.getRowLength(), out);
   return llvm::Error::success();
 }
+
+llvm::Expected<std::vector<float>>
+mlir::phiq_ir::loadWeightFloats(phi::WeightOp weight) {
+  std::vector<float> floats(size_t(weight.getType().getNumElements()));
+  if (isa<phi::ParamAttr>(weight.getValue())) {
+    auto tensor = phi::resolveParam(weight);
+    if (!tensor)
+      return tensor.takeError();
+    const params::TensorRef &source = **tensor;
+    if (source.numElements() != int64_t(floats.size()))
+      return llvm::createStringError(
+          "the store holds " + llvm::Twine(source.numElements()) +
+          " elements, the weight's type " + llvm::Twine(floats.size()));
+    params::convertToF32(source.dtype, source.data.data(), floats.data(),
+                         int64_t(floats.size()));
+    return floats;
+  }
+  auto dense = dyn_cast<DenseElementsAttr>(weight.getValue());
+  if (!dense)
+    return llvm::createStringError(
+        "only #phi.param and dense<> weights can be read");
+  size_t i = 0;
+  for (APFloat v : dense.getValues<APFloat>()) {
+    bool lost;
+    v.convert(APFloat::IEEEsingle(), APFloat::rmNearestTiesToEven, &lost);
+    floats[i++] = v.convertToFloat();
+  }
+  return floats;
+}

@@ -9,6 +9,7 @@
 #ifndef PHIQ_DIALECTS_PHIQ_PACKWEIGHT_H
 #define PHIQ_DIALECTS_PHIQ_PACKWEIGHT_H
 
+#include "dialects/Phi/PhiOps.h"
 #include "dialects/PhiQ/PhiQOps.h"
 #include "phiq/Quant/BlockFormat.h"
 
@@ -31,6 +32,11 @@ llvm::Error packWeight(QuantizeOp op, llvm::MutableArrayRef<uint8_t> out,
 /// zero points as separate parameters) into `out`, rows x cols floats,
 /// reading the three mapped tensors in place.
 llvm::Error decodePlanarWeight(PackedWeightOp op, std::vector<float> &out);
+
+/// All of the weight's values as f32 (rows x cols, row-major), from its
+/// store (any float dtype) or its inline value: for the algorithms that need
+/// a whole tensor at once (GPTQ, AWQ).
+llvm::Expected<std::vector<float>> loadWeightFloats(phi::WeightOp weight);
 
 /// The checkpoint name of the weight `op` quantizes ("" for inline ones).
 llvm::StringRef quantizedWeightName(QuantizeOp op);

@@ -287,6 +287,10 @@ llvm::StringRef mlxScaleTypeName(MLXScaleType type) {
 
 const FormatInfo &formatInfo(BlockFormat format) { return entry(format).info; }
 
+detail::QuantizeRowFn detail::rowQuantizer(BlockFormat format) {
+  return entry(format).quantizeRow;
+}
+
 std::optional<MatMulNBitsLayout> matMulNBitsLayout(BlockFormat format) {
   const FormatInfo &info = formatInfo(format);
   if (!info.name.starts_with("MNB") && !info.name.starts_with("NNCF"))

@@ -254,32 +254,6 @@ LegacyBlock searchAffine(const float *x, const float *w, int top,
   return best;
 }
 
-//===-- Packing -----------------------------------------------------------===//
-
-void packNibbles(const uint8_t *q, uint8_t *out) {
-  for (int j = 0; j < kBlock / 2; ++j)
-    out[j] = static_cast<uint8_t>((q[j] & 0x0f) | ((q[j + 16] & 0x0f) << 4));
-}
-
-void packFifthBits(const uint8_t *q, uint8_t *out) {
-  uint32_t qh = 0;
-  for (int j = 0; j < kBlock; ++j)
-    qh |= static_cast<uint32_t>((q[j] >> 4) & 1) << j;
-  std::memcpy(out, &qh, 4);
-}
-
-/// Codes of a nibble block (plus the fifth bits when `qh` is given).
-void unpackCodes(const uint8_t *nibbles, const uint8_t *qh, int *q) {
-  uint32_t high = 0;
-  if (qh)
-    std::memcpy(&high, qh, 4);
-  for (int j = 0; j < kBlock / 2; ++j) {
-    q[j] = (nibbles[j] & 0x0f) | static_cast<int>(((high >> j) & 1) << 4);
-    q[j + 16] =
-        (nibbles[j] >> 4) | static_cast<int>(((high >> (j + 16)) & 1) << 4);
-  }
-}
-
 /// Runs `quantizeBlock(x, w) -> LegacyBlock` over a row and packs it with
 /// `pack(block, out)`; w is null without importance.
 template <typename QuantizeBlock, typename Pack>
@@ -347,6 +321,32 @@ void searchRowQ8_0(const float *x, const float *w, uint8_t *out) {
 }
 
 } // namespace
+
+//===-- Packing -----------------------------------------------------------===//
+
+void packNibbles(const uint8_t *q, uint8_t *out) {
+  for (int j = 0; j < 16; ++j)
+    out[j] = static_cast<uint8_t>((q[j] & 0x0f) | ((q[j + 16] & 0x0f) << 4));
+}
+
+void packFifthBits(const uint8_t *q, uint8_t *out) {
+  uint32_t qh = 0;
+  for (int j = 0; j < 32; ++j)
+    qh |= static_cast<uint32_t>((q[j] >> 4) & 1) << j;
+  std::memcpy(out, &qh, 4);
+}
+
+/// Codes of a nibble block (plus the fifth bits when `qh` is given).
+void unpackCodes(const uint8_t *nibbles, const uint8_t *qh, int *q) {
+  uint32_t high = 0;
+  if (qh)
+    std::memcpy(&high, qh, 4);
+  for (int j = 0; j < 32 / 2; ++j) {
+    q[j] = (nibbles[j] & 0x0f) | static_cast<int>(((high >> j) & 1) << 4);
+    q[j + 16] =
+        (nibbles[j] >> 4) | static_cast<int>(((high >> (j + 16)) & 1) << 4);
+  }
+}
 
 //===-- Q8_0 --------------------------------------------------------------===//
 

@@ -28,6 +28,12 @@ void quantizeRowBF16(const float *x, int64_t cols, const float *, uint8_t *out);
 void dequantizeRowBF16(const uint8_t *in, int64_t cols, float *out);
 
 // Legacy 32-element blocks (LegacyQuants.cpp).
+/// Codes q[0..31] (< 16) into 16 bytes: byte j = q[j] | q[j + 16] << 4.
+void packNibbles(const uint8_t *q, uint8_t *out);
+/// Bit 4 of codes q[0..31] into a little-endian u32 mask.
+void packFifthBits(const uint8_t *q, uint8_t *out);
+/// Codes of a nibble block (plus the fifth bits when `qh` is given).
+void unpackCodes(const uint8_t *nibbles, const uint8_t *qh, int *q);
 void quantizeRowQ8_0(const float *x, int64_t cols, const float *importance,
                      uint8_t *out);
 void dequantizeRowQ8_0(const uint8_t *in, int64_t cols, float *out);
@@ -121,6 +127,9 @@ void dequantizeRowMLX(const uint8_t *in, int64_t cols, float *out) {
 void quantizeRowNNCFChannelU8(const float *x, int64_t cols, const float *,
                               uint8_t *out);
 void dequantizeRowNNCFChannelU8(const uint8_t *in, int64_t cols, float *out);
+
+/// The row quantizer of `format` (one row, a whole number of blocks).
+QuantizeRowFn rowQuantizer(BlockFormat format);
 
 } // namespace phiq::quant::detail
 
