@@ -5,8 +5,7 @@ usage: check_gptq_awq_llamacpp.py BIN_DIR MODEL_DIR WORK_DIR TYPE
            ALGORITHM [ALGORITHM ...] [--windows N] [--calib-windows N]
 
 Calibrates on the first --calib-windows windows of reference/calib_tokens.i32
-(phi3_activations.py, the numpy forward pass, stands in for
---phiq-calibrate), then for round-to-nearest and each ALGORITHM writes a
+(--phiq-calibrate with hessian=true), then for round-to-nearest and each ALGORITHM writes a
 TYPE GGUF file (--phiq-quantize-weights pure=true, packed in the pass,
 --phi-to-gguf) and scores it in real llama.cpp on the first --windows eval
 windows. For each calibrated file: llama.cpp's perplexity must agree with
@@ -68,8 +67,10 @@ def main():
     np.fromfile(os.path.join(model, "reference", "calib_tokens.i32"), "<i4").reshape(
         -1, 256)[:calib_windows].tofile(calib_tokens)
     calib = os.path.join(work, "calibration.safetensors")
-    run([sys.executable, os.path.join(HERE, "phi3_activations.py"), model, calib_tokens,
-         calib])
+    imported = os.path.join(work, "imported.mlir")
+    run([b("phi-translate"), "--import-hf", model, "-o", imported])
+    run([b("phi-opt"), imported, f"--phiq-calibrate=tokens={calib_tokens} seq-len=256 "
+         f"hessian=true output={calib}", "-o", os.devnull])
     tokens = np.fromfile(os.path.join(model, "reference", "eval_tokens.i32"),
                          "<i4").reshape(-1, 256)[:windows]
     tokens_path = os.path.join(work, "eval_tokens.i32")
