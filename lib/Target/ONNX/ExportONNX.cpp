@@ -27,6 +27,7 @@
 #include "ExternalData.h"
 #include "GenAIConfig.h"
 #include "GraphBuilder.h"
+#include "MoeLowering.h"
 #include "Weights.h"
 
 #include "dialects/Phi/PhiOps.h"
@@ -95,6 +96,7 @@ private:
   const ExportOptions &options;
   AttentionLowering attention;
   llvm::DenseMap<Value, std::string> names;
+  llvm::DenseMap<Value, RoutedExperts> routes; // by moe_route weights
   std::map<std::pair<Operation *, int>, std::string> weightNames;
   unsigned layer = 0, inlineWeights = 0;
 };
@@ -402,10 +404,30 @@ Error DecoderEmitter::emitOp(Operation *op) {
                  vocab});
     return Error::success();
   }
-  if (isa<MoeRouteOp, MoeExpertsOp>(op))
-    return fail("the ONNX writer does not support mixture-of-experts "
-                "layers (" +
-                op->getName().getStringRef() + ") yet");
+  if (auto route = dyn_cast<MoeRouteOp>(op)) {
+    auto routed =
+        lowerMoeRoute(b, route, toFloat(names.lookup(route.getLogits())));
+    if (!routed)
+      return routed.takeError();
+    routed->weights = toAct(routed->weights);
+    routes[route.getWeights()] = *routed;
+    return Error::success();
+  }
+  if (auto experts = dyn_cast<MoeExpertsOp>(op)) {
+    auto routed = routes.find(experts.getWeights());
+    if (routed == routes.end() ||
+        experts.getIndices().getDefiningOp() !=
+            experts.getWeights().getDefiningOp())
+      return fail("the ONNX writer needs phi.moe_experts' weights and "
+                  "indices to come from one phi.moe_route");
+    auto y = lowerMoeExperts(
+        b, experts, names.lookup(experts.getInput()), routed->second, act,
+        [&](Value w) { return floatWeight(w, act); });
+    if (!y)
+      return y.takeError();
+    names[experts.getResult()] = *y;
+    return Error::success();
+  }
   return fail("the ONNX writer cannot translate " +
               op->getName().getStringRef());
 }
