@@ -68,6 +68,9 @@ SchemeFacts factsOf(BlockFormat format) {
   case BlockFormat::Q5_K: return {5, 32, 256, false, "u6*f16", "u6*f16", "linear"};
   case BlockFormat::Q6_K: return {6, 16, 256, true, "i8*f16", "none", "linear"};
   case BlockFormat::IQ4_NL: return {4, 32, 0, true, "f16", "none", "iq4_nl"};
+  // ONNX QDQ per channel: one f32 scale per row (block -1), zero point 0.
+  case BlockFormat::QDQ8_CHANNEL:
+    return {8, -1, 0, true, "f32", "none", "linear"};
   default: break;
   }
   llvm_unreachable("unknown block format");
@@ -96,7 +99,7 @@ LogicalResult SchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                           "IQ4_NL, a MatMulNBits format "
                           "MNB<4|8>_G<block>_<SYM|ASYM>[_F16], an NNCF format "
                           "NNCF_<U4|I4>_G<64|128>, or an MLX format "
-                          "MLX<bits>_G<group>_<F32|F16|BF16>";
+                          "MLX<bits>_G<group>_<F32|F16|BF16>, or QDQ8_CHANNEL";
   SchemeFacts f = factsOf(*format);
   auto mismatch = [&](StringRef field, auto expected, auto got) {
     return emitError() << formatName << " has " << field << " " << expected

@@ -110,6 +110,10 @@ void dequantizeRowMLX(const uint8_t *in, int64_t cols, float *out) {
   dequantizeRowMLXAffine({Bits, GroupSize, Scale}, in, cols, out);
 }
 
+void quantizeRowQDQ8Channel(const float *x, int64_t cols, const float *,
+                            uint8_t *out);
+void dequantizeRowQDQ8Channel(const uint8_t *in, int64_t cols, float *out);
+
 } // namespace phiq::quant::detail
 
 #endif // PHIQ_LIB_QUANT_ROWCODECS_H
