@@ -9,11 +9,12 @@ Each row is one --phi-to-onnx export of MODEL_DIR: fp32 and fp16 float
 graphs, and MatMulNBits graphs from --phiq-quantize-onnx (int8, and int4
 with blocks of 32/64/128, symmetric and asymmetric; every linear and the
 lm_head quantized, the embedding Gather kept fp32, and one row with the
-embedding in GatherBlockQuantized blocks too). onnxruntime 1.32 (CPU,
+embedding in GatherBlockQuantized blocks too), and one QDQ graph (qdq=true:
+per-channel int8 behind DequantizeLinear). onnxruntime 1.32 (CPU,
 2 threads) scores the 32 x 256 held-out windows in full-sequence passes.
 Reported: the folder's model.onnx + model.onnx.data bytes, bits per weight
-of the file (bytes x 8 over the model's parameters) and of the MatMulNBits
-tensors (B, scales, zero points over their weights' elements), perplexity
+of the file (bytes x 8 over the model's parameters) and of the quantized
+tensors (MatMulNBits or DequantizeLinear inputs over their weights' elements), perplexity
 over all 32 x 255 predictions and over positions 128..254, and against
 phi-run's fp32 logits the mean KL divergence and the share of unchanged top
 tokens over positions 128..254: the definitions of
@@ -43,6 +44,7 @@ ROWS = [
     ("int4 g128 sym", "bits=4 block-size=128 symmetric=true", "fp32"),
     ("int4 g128 asym", "bits=4 block-size=128 symmetric=false", "fp32"),
     ("int4 g32 asym + embedding", "bits=4 block-size=32 symmetric=false quantize-embedding=true", "fp32"),
+    ("int8 QDQ per channel", "bits=8 qdq=true", "fp32"),
 ]
 
 # shared/validators/ANCHOR_RESULTS.md, "ONNX Runtime anchor, phi35-tiny":
@@ -67,6 +69,9 @@ def run(*args):
 def logits_of(folder, tokens):
     options = ort.SessionOptions()
     options.intra_op_num_threads = 2
+    # Keep ORT's DequantizeLinear + MatMul fusion (QDQ rows) at fp32
+    # activations: its default accuracy_level is 4 (int8 activations).
+    options.add_session_config_entry("session.qdq_matmulnbits_accuracy_level", "0")
     sess = ort.InferenceSession(os.path.join(folder, "model.onnx"), options,
                                 providers=["CPUExecutionProvider"])
     config = json.load(open(os.path.join(folder, "genai_config.json")))["model"]["decoder"]
@@ -87,15 +92,22 @@ def logits_of(folder, tokens):
 
 
 def nbits_bits(folder):
-    """Bits per weight of the MatMulNBits inputs (B, scales, zero points)."""
+    """Bits per weight of the quantized weights: the MatMulNBits inputs (B,
+    scales, zero points) and the DequantizeLinear inputs (int8 codes,
+    scales, zero points) over their weights' elements."""
     model = onnx.load(os.path.join(folder, "model.onnx"), load_external_data=False)
     sizes = {}
     for t in model.graph.initializer:
         for entry in t.external_data:
             if entry.key == "length":
                 sizes[t.name] = int(entry.value)
+    dims = {t.name: list(t.dims) for t in model.graph.initializer}
     nbytes = elements = 0
     for node in model.graph.node:
+        if node.op_type == "DequantizeLinear":
+            elements += int(np.prod(dims[node.input[0]]))
+            nbytes += sum(sizes.get(name, 0) for name in node.input if name)
+            continue
         if node.op_type != "MatMulNBits":
             continue
         attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
@@ -122,7 +134,7 @@ def main():
     f32 = os.path.join(work, "f32.mlir")
     run(os.path.join(bin_dir, "phi-translate"), "--import-hf", model, "-o", f32)
 
-    print("| export | bytes | bpw file | bpw MatMulNBits | PPL all | PPL 128..254 "
+    print("| export | bytes | bpw file | bpw quantized | PPL all | PPL 128..254 "
           "| KLD vs fp32 | same top % | anchor PPL all | anchor KLD | anchor same top % |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     only = sys.argv[4:]

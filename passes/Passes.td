@@ -152,6 +152,13 @@ def QuantizeONNX : Pass<"phiq-quantize-onnx", "mlir::ModuleOp"> {
     read blocks while the embedding keeps the float table. A weight whose
     rows are not a whole number of blocks stays float, with a warning.
 
+    `qdq=true` (with `bits=8`, scales f32) stores instead
+    one f32 scale per output row and int8 codes with zero point 0
+    (`QDQ8_CHANNEL`), rounded as onnxruntime.quantization's per-channel
+    symmetric weight quantization rounds; the ONNX writer emits it as
+    `DequantizeLinear(axis=0)` in front of the MatMul. It is always
+    symmetric; `block-size` and `symmetric` do not apply.
+
     As in `--phiq-quantize-weights`, the quantization is deferred
     (`phiq.quantize`, packed by whoever reads it) unless `output` names a
     safetensors file to pack into now.
@@ -187,6 +194,9 @@ def QuantizeONNX : Pass<"phiq-quantize-onnx", "mlir::ModuleOp"> {
            "implicit zero point 2^(bits-1) instead of a stored one">,
     Option<"scales", "scales", "std::string", /*default=*/"\"f32\"",
            "scale type: f32 or f16">,
+    Option<"qdq", "qdq", "bool", /*default=*/"false",
+           "per-channel symmetric int8 for DequantizeLinear (QDQ8_CHANNEL) "
+           "instead of MatMulNBits blocks">,
     Option<"quantizeLmHead", "quantize-lm-head", "bool", /*default=*/"true",
            "quantize the output projection">,
     Option<"quantizeEmbedding", "quantize-embedding", "bool",

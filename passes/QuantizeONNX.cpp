@@ -1,6 +1,7 @@
 //===- QuantizeONNX.cpp - Weights into MatMulNBits blocks -------*- C++ -*-===//
 //
-// --phiq-quantize-onnx: one ONNX Runtime MatMulNBits format for every linear
+// --phiq-quantize-onnx: one ONNX Runtime MatMulNBits format (or, with
+// qdq=true, per-channel int8 for DequantizeLinear) for every linear
 // weight (and, on request, the lm_head / embedding uses), decided per use
 // because a tied table may be read as blocks by the lm_head and as floats
 // by the embedding. The packing itself is shared with
@@ -68,8 +69,17 @@ struct QuantizeONNX : ::phiq::impl::QuantizeONNXBase<QuantizeONNX> {
     if (scales != "f32" && scales != "f16")
       return model.emitError() << "scales must be f32 or f16, got '" << scales
                                << "'";
-    std::optional<quant::BlockFormat> format = quant::matMulNBitsFormat(
-        int(bits), blockSize, symmetric, scales == "f16");
+    if (qdq && (bits != 8 || scales != "f32"))
+      return model.emitError()
+             << "qdq=true is per-channel symmetric int8 with f32 scales: it "
+                "needs bits=8 and scales=f32, got bits="
+             << int64_t(bits) << " and scales=" << scales;
+    // QDQ: one scale per row, so every row length fits.
+    const int64_t groupSize = qdq ? 1 : int64_t(blockSize);
+    std::optional<quant::BlockFormat> format =
+        qdq ? std::optional(quant::BlockFormat::QDQ8_CHANNEL)
+            : quant::matMulNBitsFormat(int(bits), blockSize, symmetric,
+                                       scales == "f16");
     if (!format)
       return model.emitError()
              << "no MatMulNBits format has bits = " << int64_t(bits)
@@ -94,7 +104,7 @@ struct QuantizeONNX : ::phiq::impl::QuantizeONNXBase<QuantizeONNX> {
       if (uses.empty())
         return;
       const int64_t rowLength = op.getType().getShape().back();
-      if (rowLength % blockSize != 0) {
+      if (rowLength % groupSize != 0) {
         op.emitWarning() << "tensor '" << name << "': rows of " << rowLength
                          << " elements are not a whole number of "
                          << int64_t(blockSize) << "-element blocks; kept float";

@@ -71,6 +71,9 @@ SchemeFacts factsOf(BlockFormat format) {
   // NNCF's INT8_ASYM: one f16 scale and u8 zero point per row (block -1).
   case BlockFormat::NNCF_U8_CHANNEL:
     return {8, -1, 0, false, "f16", "none", "linear", "u8"};
+  // ONNX QDQ per channel: one f32 scale per row (block -1), zero point 0.
+  case BlockFormat::QDQ8_CHANNEL:
+    return {8, -1, 0, true, "f32", "none", "linear"};
   default: break;
   }
   llvm_unreachable("unknown block format");
@@ -98,8 +101,9 @@ LogicalResult SchemeAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                           "Q4_1, Q5_0, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, "
                           "IQ4_NL, a MatMulNBits format "
                           "MNB<4|8>_G<block>_<SYM|ASYM>[_F16], an NNCF format "
-                          "NNCF_<U4|I4>_G<64|128> or NNCF_U8_CHANNEL, or an MLX format "
-                          "MLX<bits>_G<group>_<F32|F16|BF16>";
+                          "NNCF_<U4|I4>_G<64|128> or NNCF_U8_CHANNEL, an MLX "
+                          "format MLX<bits>_G<group>_<F32|F16|BF16>, or "
+                          "QDQ8_CHANNEL";
   SchemeFacts f = factsOf(*format);
   auto mismatch = [&](StringRef field, auto expected, auto got) {
     return emitError() << formatName << " has " << field << " " << expected

@@ -173,6 +173,11 @@ const FormatEntry kFormats[] = {
     PHIQ_MLX_GROUPS(5),
     PHIQ_MLX_GROUPS(6),
     PHIQ_MLX_GROUPS(8),
+    // One group per row: its f32 scale leads the row.
+    {BlockFormat::QDQ8_CHANNEL,
+     {"QDQ8_CHANNEL", -1, 1, 1, false, 4},
+     quantizeRowQDQ8Channel,
+     dequantizeRowQDQ8Channel},
 };
 #undef PHIQ_NNCF
 #undef PHIQ_MNB

@@ -128,6 +128,10 @@ void quantizeRowNNCFChannelU8(const float *x, int64_t cols, const float *,
                               uint8_t *out);
 void dequantizeRowNNCFChannelU8(const uint8_t *in, int64_t cols, float *out);
 
+void quantizeRowQDQ8Channel(const float *x, int64_t cols, const float *,
+                            uint8_t *out);
+void dequantizeRowQDQ8Channel(const uint8_t *in, int64_t cols, float *out);
+
 /// The row quantizer of `format` (one row, a whole number of blocks).
 QuantizeRowFn rowQuantizer(BlockFormat format);
 

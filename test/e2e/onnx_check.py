@@ -40,6 +40,10 @@ def session(folder, threads=2):
     import onnxruntime as ort
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
+    # ORT fuses a weight's DequantizeLinear + MatMul (QDQ exports) into
+    # MatMulNBits with accuracy_level 4 (int8 activations) unless told
+    # otherwise; 0 keeps fp32 activations, as every other export here.
+    options.add_session_config_entry("session.qdq_matmulnbits_accuracy_level", "0")
     return ort.InferenceSession(f"{folder}/model.onnx", options,
                                 providers=["CPUExecutionProvider"])
 

@@ -4,7 +4,10 @@
 // RUN: phi-translate --import-hf %models/phi35-tiny | phi-opt --phiq-quantize-onnx="quantize-lm-head=false quantize-embedding=true block-size=64 symmetric=true" | FileCheck %s --check-prefix=EMBED
 // RUN: phi-translate --import-hf %models/phi4-mini-tiny | phi-opt --phiq-quantize-onnx="block-size=128" | FileCheck %s --check-prefix=TIED
 // RUN: phi-translate --import-hf %models/phi4-mini-tiny | phi-opt --phiq-quantize-onnx="quantize-lm-head=false" | FileCheck %s --check-prefix=TIEDFLOAT
+// RUN: phi-translate --import-hf %models/phi35-tiny | phi-opt --phiq-quantize-onnx="bits=8 qdq=true output=%t/qdq.safetensors" | FileCheck %s --check-prefix=QDQ
 // RUN: phi-translate --import-hf %models/phi35-tiny -o %t/p.mlir
+// RUN: not phi-opt %t/p.mlir --phiq-quantize-onnx="qdq=true" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BADQDQBITS
+// RUN: not phi-opt %t/p.mlir --phiq-quantize-onnx="bits=8 qdq=true scales=f16" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BADQDQSCALES
 // RUN: not phi-opt %t/p.mlir --phiq-quantize-onnx="bits=8 block-size=16" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BADBLOCK
 // RUN: not phi-opt %t/p.mlir --phiq-quantize-onnx="scales=bf16" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BADSCALES
 
@@ -28,6 +31,10 @@
 // PACKED: phiq.packed_weight #phi.param<"quantized"::"lm_head.weight"> : tensor<{{[0-9]+}}xui8> -> !phiq.blocks<3520x256, MNB8_G128_SYM_F16>
 // PACKED-NOT: phiq.quantize
 
+// qdq=true: one f32 scale and 256 int8 codes per row, whatever block-size.
+// QDQ: phiq.packed_weight #phi.param<"quantized"::"model.layers.0.self_attn.qkv_proj.weight"> : tensor<199680xui8> -> !phiq.blocks<768x256, QDQ8_CHANNEL>
+// QDQ: phiq.packed_weight #phi.param<"quantized"::"lm_head.weight"> : tensor<915200xui8> -> !phiq.blocks<3520x256, QDQ8_CHANNEL>
+
 // The embedding on request, the lm_head kept float.
 // EMBED: phiq.quantize %{{.*}} : tensor<3520x256xbf16> -> !phiq.blocks<3520x256, MNB4_G64_SYM>
 // EMBED: %[[H:.*]] = phi.weight #phi.param<"model"::"lm_head.weight"> : tensor<3520x256xbf16>
@@ -45,3 +52,5 @@
 
 // BADBLOCK: error: no MatMulNBits format has bits = 8 and block-size = 16; 4 bits take blocks of 16, 32, 64 or 128, 8 bits 32, 64 or 128
 // BADSCALES: error: scales must be f32 or f16, got 'bf16'
+// BADQDQBITS: error: qdq=true is per-channel symmetric int8 with f32 scales: it needs bits=8 and scales=f32, got bits=4 and scales=f32
+// BADQDQSCALES: error: qdq=true is per-channel symmetric int8 with f32 scales: it needs bits=8 and scales=f32, got bits=8 and scales=f16

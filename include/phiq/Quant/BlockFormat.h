@@ -69,6 +69,11 @@ enum class BlockFormat {
   PHIQ_MLX_GROUPS(2), PHIQ_MLX_GROUPS(3), PHIQ_MLX_GROUPS(4),
   PHIQ_MLX_GROUPS(5), PHIQ_MLX_GROUPS(6), PHIQ_MLX_GROUPS(8),
 #undef PHIQ_MLX_GROUPS
+  // ONNX QDQ per channel (QDQ.cpp): each row is {f32 scale, one int8 code
+  // per element}, zero point 0, as onnxruntime.quantization computes
+  // per-channel symmetric int8 weights; the ONNX writer emits it as
+  // DequantizeLinear(axis=0).
+  QDQ8_CHANNEL,
 };
 
 /// Every GGUF (ggml) format, in the order of the enum.

@@ -9,7 +9,8 @@
 // under their checkpoint names) in the activation type and transposed by a
 // Transpose node that ONNX Runtime folds; linears in MatMulNBits' own
 // formats (--phiq-quantize-onnx) and in Q4_0 / Q8_0 become
-// com.microsoft.MatMulNBits with bit-identical weights (deferred
+// com.microsoft.MatMulNBits with bit-identical weights, QDQ8_CHANNEL ones
+// (qdq=true) int8 behind DequantizeLinear(axis=0) (deferred
 // phiq.quantize weights are packed on the fly); a tied lm_head reads
 // the embedding table itself through Gemm(transB) instead of a second copy.
 // Every weight is read, converted and appended to model.onnx.data one
@@ -53,6 +54,7 @@ constexpr int32_t kFloat = ::onnx::TensorProto_DataType_FLOAT;
 constexpr int32_t kFloat16 = ::onnx::TensorProto_DataType_FLOAT16;
 constexpr int32_t kInt64 = ::onnx::TensorProto_DataType_INT64;
 constexpr int32_t kUInt8 = ::onnx::TensorProto_DataType_UINT8;
+constexpr int32_t kInt8 = ::onnx::TensorProto_DataType_INT8;
 /// ai.onnx opset 17 has LayerNormalization, Split with a `split` input and
 /// Unsqueeze with an `axes` input; contrib ops are com.microsoft version 1.
 constexpr int64_t kOnnxOpset = 17;
@@ -200,6 +202,36 @@ Expected<std::string> DecoderEmitter::linear(Operation *op, Value input,
             .attr("bits", nbits->bits)
             .attr("block_size", nbits->blockSize)
             .attr("accuracy_level", options.accuracyLevel);
+  } else if (format == quant::BlockFormat::QDQ8_CHANNEL &&
+             weightShape(data).size() == 2) {
+    // QDQ per channel, as onnxruntime.quantization writes a weight: int8
+    // [out, in] with one f32 scale and a zero zero point per output row,
+    // DequantizeLinear(axis=0), then the float path's Transpose + MatMul.
+    std::string qweight = weightName(data) + ".qdq";
+    std::string scales = weightName(data) + ".qdq_scale";
+    std::string zeroPoints = weightName(data) + ".qdq_zero_point";
+    auto key = std::make_pair(data, -2);
+    const int64_t rows = weightShape(data)[0], cols = weightShape(data)[1];
+    if (!weightNames.count(key)) {
+      auto split = splitQDQChannel(data);
+      if (!split)
+        return split.takeError();
+      if (Error e = b.addWeight(qweight, kInt8, {rows, cols}, split->codes))
+        return std::move(e);
+      if (Error e = b.addWeight(scales, kFloat, {rows},
+                                encodeFloats(split->scales, kFloat)))
+        return std::move(e);
+      if (Error e = b.addWeight(zeroPoints, kInt8, {rows},
+                                std::vector<uint8_t>(size_t(rows), 0)))
+        return std::move(e);
+      weightNames[key] = qweight;
+    }
+    std::string w = toAct(b.add("DequantizeLinear",
+                                {qweight, scales, zeroPoints})
+                              .attr("axis", int64_t(0)));
+    std::string wT =
+        b.add("Transpose", {w}).attr("perm", ArrayRef<int64_t>{1, 0});
+    y = b.add("MatMul", {x, wT});
   } else if (format && !isFloatFormat(*format)) {
     return fail("weight '" + weightName(data) + "' is packed as " +
                 quant::formatInfo(*format).name +

@@ -256,3 +256,26 @@ llvm::Expected<NBitsWeight> phiq::onnx::repackForMatMulNBits(Operation *op) {
   }
   return out;
 }
+
+llvm::Expected<QDQChannelWeight>
+phiq::onnx::splitQDQChannel(Operation *op) {
+  if (packedFormat(op) != quant::BlockFormat::QDQ8_CHANNEL)
+    return llvm::createStringError("not a QDQ8_CHANNEL weight");
+  std::vector<uint8_t> storage;
+  auto bytes = blockBytes(op, storage);
+  if (!bytes)
+    return bytes.takeError();
+  ArrayRef<int64_t> shape = weightShape(op);
+  const int64_t cols = shape.back();
+  const int64_t rows = int64_t(bytes->size()) / (4 + cols);
+  QDQChannelWeight out;
+  out.codes.resize(size_t(rows * cols));
+  out.scales.resize(size_t(rows));
+  // Each row is {f32 scale; cols int8 codes}.
+  for (int64_t r = 0; r < rows; ++r) {
+    const uint8_t *row = bytes->data() + r * (4 + cols);
+    std::memcpy(&out.scales[size_t(r)], row, 4);
+    std::memcpy(out.codes.data() + r * cols, row + 4, size_t(cols));
+  }
+  return out;
+}

@@ -76,6 +76,19 @@ struct NBitsWeight {
 /// MatMulNBits' inputs.
 llvm::Expected<NBitsWeight> repackForMatMulNBits(mlir::Operation *dataOp);
 
+/// The inputs of one DequantizeLinear(axis=0) for a QDQ8_CHANNEL weight
+/// (rows = every dimension but the last).
+struct QDQChannelWeight {
+  /// int8 [rows, cols], row-major, as stored.
+  std::vector<uint8_t> codes;
+  /// [rows], one f32 scale per row (zero point 0).
+  std::vector<float> scales;
+};
+
+/// Splits a packed or deferred QDQ8_CHANNEL weight into its codes and
+/// per-row scales.
+llvm::Expected<QDQChannelWeight> splitQDQChannel(mlir::Operation *dataOp);
+
 } // namespace phiq::onnx
 
 #endif // PHIQ_LIB_TARGET_ONNX_WEIGHTS_H
