@@ -262,7 +262,7 @@ phiq::onnx::splitQDQChannel(Operation *op) {
   if (packedFormat(op) != quant::BlockFormat::QDQ8_CHANNEL)
     return llvm::createStringError("not a QDQ8_CHANNEL weight");
   std::vector<uint8_t> storage;
-  auto bytes = blockBytes(op, storage);
+  auto bytes = packedBytes(op, storage);
   if (!bytes)
     return bytes.takeError();
   ArrayRef<int64_t> shape = weightShape(op);
