@@ -76,7 +76,7 @@ void phiq::params::convertF16ToF32Portable(const uint8_t *src, float *dst,
   for (int64_t i = 0; i < count; ++i) {
     uint16_t half;
     std::memcpy(&half, src + 2 * i, sizeof(half));
-    dst[i] = f16BitsToF32(half);
+    dst[i] = fp16BitsToFp32(half);
   }
 }
 

@@ -356,7 +356,7 @@ static void fillBF16(uint64_t key, uint64_t first, uint16_t *out, size_t count,
                        static_cast<int32_t>(bits >> 16) - 65535;
     float value = mean + static_cast<float>(centered) * scale;
     // Round to nearest even bf16; values are finite, so no NaN case.
-    uint32_t word = f32ToBits(value);
+    uint32_t word = floatBits(value);
     uint16_t half =
         static_cast<uint16_t>((word + 0x7fffu + ((word >> 16) & 1u)) >> 16);
     if constexpr (llvm::endianness::native != llvm::endianness::little)

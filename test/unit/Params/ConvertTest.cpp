@@ -33,7 +33,7 @@ uint32_t referenceF16(uint16_t half) {
   float magnitude = exponent == 0
                         ? std::ldexp(float(mantissa), -24)
                         : std::ldexp(float(1024 + mantissa), exponent - 25);
-  return sign | f32ToBits(magnitude);
+  return sign | floatBits(magnitude);
 }
 
 /// float8_e4m3fn decoded from its definition.
@@ -78,27 +78,27 @@ TEST(ConvertTest, F16MatchesReferenceForEveryBitPattern) {
   convertF16ToF32Portable(bytes.data(), portable.data(), 65536);
   for (uint32_t i = 0; i < 65536; ++i) {
     uint32_t expected = referenceF16(static_cast<uint16_t>(i));
-    ASSERT_EQ(f32ToBits(dispatched[i]), expected)
+    ASSERT_EQ(floatBits(dispatched[i]), expected)
         << "f16 bits 0x" << std::hex << i;
-    ASSERT_EQ(f32ToBits(portable[i]), expected)
+    ASSERT_EQ(floatBits(portable[i]), expected)
         << "f16 bits 0x" << std::hex << i;
-    ASSERT_EQ(f32ToBits(f16BitsToF32(static_cast<uint16_t>(i))), expected);
+    ASSERT_EQ(floatBits(fp16BitsToFp32(static_cast<uint16_t>(i))), expected);
   }
 }
 
 TEST(ConvertTest, F16EdgeValues) {
-  EXPECT_EQ(f16BitsToF32(0x0001), std::ldexp(1.0f, -24));    // min subnormal
-  EXPECT_EQ(f16BitsToF32(0x03ff), std::ldexp(1023.0f, -24)); // max subnormal
-  EXPECT_EQ(f16BitsToF32(0x0400), std::ldexp(1.0f, -14));    // min normal
-  EXPECT_EQ(f16BitsToF32(0x7bff), 65504.0f);                 // max finite
-  EXPECT_EQ(f16BitsToF32(0x3c00), 1.0f);
-  EXPECT_EQ(f16BitsToF32(0xc000), -2.0f);
-  EXPECT_EQ(f16BitsToF32(0x7c00), std::numeric_limits<float>::infinity());
-  EXPECT_EQ(f16BitsToF32(0xfc00), -std::numeric_limits<float>::infinity());
-  EXPECT_EQ(f32ToBits(f16BitsToF32(0x8000)), 0x80000000u); // -0
-  EXPECT_TRUE(std::isnan(f16BitsToF32(0x7e00)));
-  EXPECT_TRUE(std::isnan(f16BitsToF32(0x7c01))); // signaling, comes out quiet
-  EXPECT_EQ(f32ToBits(f16BitsToF32(0x7c01)), 0x7fc02000u);
+  EXPECT_EQ(fp16BitsToFp32(0x0001), std::ldexp(1.0f, -24));    // min subnormal
+  EXPECT_EQ(fp16BitsToFp32(0x03ff), std::ldexp(1023.0f, -24)); // max subnormal
+  EXPECT_EQ(fp16BitsToFp32(0x0400), std::ldexp(1.0f, -14));    // min normal
+  EXPECT_EQ(fp16BitsToFp32(0x7bff), 65504.0f);                 // max finite
+  EXPECT_EQ(fp16BitsToFp32(0x3c00), 1.0f);
+  EXPECT_EQ(fp16BitsToFp32(0xc000), -2.0f);
+  EXPECT_EQ(fp16BitsToFp32(0x7c00), std::numeric_limits<float>::infinity());
+  EXPECT_EQ(fp16BitsToFp32(0xfc00), -std::numeric_limits<float>::infinity());
+  EXPECT_EQ(floatBits(fp16BitsToFp32(0x8000)), 0x80000000u); // -0
+  EXPECT_TRUE(std::isnan(fp16BitsToFp32(0x7e00)));
+  EXPECT_TRUE(std::isnan(fp16BitsToFp32(0x7c01))); // signaling, comes out quiet
+  EXPECT_EQ(floatBits(fp16BitsToFp32(0x7c01)), 0x7fc02000u);
 }
 
 TEST(ConvertTest, F16HandlesUnalignedSourcesAndEveryTailLength) {
@@ -114,7 +114,7 @@ TEST(ConvertTest, F16HandlesUnalignedSourcesAndEveryTailLength) {
     for (int64_t i = 0; i < count; ++i) {
       uint16_t half;
       std::memcpy(&half, storage.data() + 1 + 2 * i, 2);
-      ASSERT_EQ(f32ToBits(out[i]), referenceF16(half)) << count << " " << i;
+      ASSERT_EQ(floatBits(out[i]), referenceF16(half)) << count << " " << i;
     }
     EXPECT_EQ(out[count], -7.0f) << "wrote past the end for count " << count;
   }
@@ -124,33 +124,33 @@ TEST(ConvertTest, BF16IsBitExactWidening) {
   std::vector<uint8_t> bytes = allHalfPatterns();
   std::vector<float> out = convert(DType::BF16, bytes);
   for (uint32_t i = 0; i < 65536; ++i)
-    ASSERT_EQ(f32ToBits(out[i]), i << 16) << "bf16 bits 0x" << std::hex << i;
+    ASSERT_EQ(floatBits(out[i]), i << 16) << "bf16 bits 0x" << std::hex << i;
 }
 
 TEST(ConvertTest, BF16EdgeValues) {
-  EXPECT_EQ(bf16BitsToF32(0x3f80), 1.0f);
-  EXPECT_EQ(bf16BitsToF32(0xc040), -3.0f);
-  EXPECT_EQ(bf16BitsToF32(0x0001), std::ldexp(1.0f, -133));  // min subnormal
-  EXPECT_EQ(bf16BitsToF32(0x7f7f), std::ldexp(255.0f, 120)); // max finite
-  EXPECT_EQ(bf16BitsToF32(0x7f80), std::numeric_limits<float>::infinity());
-  EXPECT_EQ(bf16BitsToF32(0xff80), -std::numeric_limits<float>::infinity());
-  EXPECT_EQ(f32ToBits(bf16BitsToF32(0x8000)), 0x80000000u);
-  EXPECT_TRUE(std::isnan(bf16BitsToF32(0x7fc0)));
-  EXPECT_TRUE(std::isnan(bf16BitsToF32(0xff81)));
+  EXPECT_EQ(bf16BitsToFp32(0x3f80), 1.0f);
+  EXPECT_EQ(bf16BitsToFp32(0xc040), -3.0f);
+  EXPECT_EQ(bf16BitsToFp32(0x0001), std::ldexp(1.0f, -133));  // min subnormal
+  EXPECT_EQ(bf16BitsToFp32(0x7f7f), std::ldexp(255.0f, 120)); // max finite
+  EXPECT_EQ(bf16BitsToFp32(0x7f80), std::numeric_limits<float>::infinity());
+  EXPECT_EQ(bf16BitsToFp32(0xff80), -std::numeric_limits<float>::infinity());
+  EXPECT_EQ(floatBits(bf16BitsToFp32(0x8000)), 0x80000000u);
+  EXPECT_TRUE(std::isnan(bf16BitsToFp32(0x7fc0)));
+  EXPECT_TRUE(std::isnan(bf16BitsToFp32(0xff81)));
 }
 
 TEST(ConvertTest, F32ToBF16RoundsToNearestEven) {
-  EXPECT_EQ(f32ToBF16Bits(1.0f), 0x3f80);
+  EXPECT_EQ(fp32ToBf16Bits(1.0f), 0x3f80);
   // Halfway between 1.0 (even) and the next bf16: stays at 1.0.
-  EXPECT_EQ(f32ToBF16Bits(1.0f + std::ldexp(1.0f, -8)), 0x3f80);
+  EXPECT_EQ(fp32ToBf16Bits(1.0f + std::ldexp(1.0f, -8)), 0x3f80);
   // Halfway between 0x3f81 (odd) and 0x3f82 (even): goes up.
-  EXPECT_EQ(f32ToBF16Bits(1.0f + 3 * std::ldexp(1.0f, -8)), 0x3f82);
+  EXPECT_EQ(fp32ToBf16Bits(1.0f + 3 * std::ldexp(1.0f, -8)), 0x3f82);
   // Just above halfway rounds up.
-  EXPECT_EQ(f32ToBF16Bits(bitsToF32(0x3f808001)), 0x3f81);
-  EXPECT_EQ(f32ToBF16Bits(bitsToF32(0x7f7fffff)), 0x7f80); // overflows to inf
-  EXPECT_EQ(f32ToBF16Bits(-0.0f), 0x8000);
-  uint16_t nan = f32ToBF16Bits(bitsToF32(0x7f800001)); // payload only in low
-  EXPECT_TRUE(std::isnan(bf16BitsToF32(nan))) << std::hex << nan;
+  EXPECT_EQ(fp32ToBf16Bits(bitsFloat(0x3f808001)), 0x3f81);
+  EXPECT_EQ(fp32ToBf16Bits(bitsFloat(0x7f7fffff)), 0x7f80); // overflows to inf
+  EXPECT_EQ(fp32ToBf16Bits(-0.0f), 0x8000);
+  uint16_t nan = fp32ToBf16Bits(bitsFloat(0x7f800001)); // payload only in low
+  EXPECT_TRUE(std::isnan(bf16BitsToFp32(nan))) << std::hex << nan;
 }
 
 TEST(ConvertTest, F8E4M3MatchesReferenceForEveryBitPattern) {
@@ -163,7 +163,7 @@ TEST(ConvertTest, F8E4M3MatchesReferenceForEveryBitPattern) {
     if (std::isnan(expected))
       EXPECT_TRUE(std::isnan(out[i])) << i;
     else
-      EXPECT_EQ(f32ToBits(out[i]), f32ToBits(expected)) << i;
+      EXPECT_EQ(floatBits(out[i]), floatBits(expected)) << i;
   }
   EXPECT_EQ(f8E4M3BitsToF32(0x7e), 448.0f); // largest finite
   EXPECT_EQ(f8E4M3BitsToF32(0x38), 1.0f);
@@ -178,7 +178,7 @@ TEST(ConvertTest, F8E5M2IsTheTopByteOfF16) {
     bytes[i] = static_cast<uint8_t>(i);
   std::vector<float> out = convert(DType::F8_E5M2, bytes);
   for (unsigned i = 0; i < 256; ++i)
-    EXPECT_EQ(f32ToBits(out[i]), referenceF16(static_cast<uint16_t>(i << 8)))
+    EXPECT_EQ(floatBits(out[i]), referenceF16(static_cast<uint16_t>(i << 8)))
         << i;
   EXPECT_EQ(out[0x3c], 1.0f);
   EXPECT_EQ(out[0x7b], 57344.0f);
@@ -190,7 +190,7 @@ TEST(ConvertTest, F32AndF64) {
   std::vector<float> f32 = convert(
       DType::F32, toBytes<float>({1.5f, -0.0f, std::ldexp(1.0f, -149)}));
   EXPECT_EQ(f32[0], 1.5f);
-  EXPECT_EQ(f32ToBits(f32[1]), 0x80000000u);
+  EXPECT_EQ(floatBits(f32[1]), 0x80000000u);
   EXPECT_EQ(f32[2], std::ldexp(1.0f, -149));
 
   std::vector<float> f64 =
