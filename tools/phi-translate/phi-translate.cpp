@@ -8,35 +8,37 @@
 #include "phiq/InitAll.h"
 
 #include "mlir/Tools/mlir-translate/MlirTranslateMain.h"
-#include "llvm/ADT/STLExtras.h"
+#include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 
 #include <string>
 #include <vector>
 
+/// Whether `arg` is an option whose value is the next argument (`--opt
+/// value`), so that value is not an input path. Asked of the option itself,
+/// as registered by the translations, rather than kept in a list here.
+static bool takesSeparateValue(llvm::StringRef arg) {
+  if (!arg.consume_front("-"))
+    return false;
+  arg.consume_front("-");
+  if (arg.contains('='))
+    return false;
+  auto &options = llvm::cl::getRegisteredOptions();
+  auto it = options.find(arg);
+  return it != options.end() &&
+         it->second->getValueExpectedFlag() == llvm::cl::ValueRequired;
+}
+
 int main(int argc, char **argv) {
   phiq::registerAllTranslations();
   // Rewrite a folder argument into the folder's config.json: mlir-translate
-  // reads its input as a file.
-  // Folders that are the value of an option stay folders.
-  const llvm::StringRef folderOptions[] = {"--onnx-out", "-onnx-out",
-                                           "--onnx-tokenizer",
-                                           "-onnx-tokenizer",
-                                           "--gguf-tokenizer",
-                                           "-gguf-tokenizer",
-                                           "--openvino-out",
-                                           "-openvino-out",
-                                           "--openvino-config",
-                                           "-openvino-config",
-                                           "--mlx-out",
-                                           "-mlx-out",
-                                           "--mlx-checkpoint",
-                                           "-mlx-checkpoint"};
+  // reads its input as a file. Folders that are an option's value (e.g.
+  // --onnx-out DIR) stay folders.
   std::vector<std::string> storage(argv, argv + argc);
   for (size_t i = 1; i < storage.size(); ++i) {
     const std::string &arg = storage[i];
-    if (llvm::is_contained(folderOptions, llvm::StringRef(storage[i - 1])))
+    if (takesSeparateValue(storage[i - 1]))
       continue;
     if (!arg.empty() && arg[0] != '-' && llvm::sys::fs::is_directory(arg)) {
       llvm::SmallString<256> config(arg);
