@@ -94,6 +94,10 @@ static cl::opt<bool> allowRequantize(
              "onnx: an MLX folder's groups to Q4_1/Q8_0, 4-bit "
              "MatMulNBits) instead of refusing them, reporting the error "
              "added"));
+static cl::opt<bool> int8EmbeddingAndHead(
+    "int8-embedding-and-head",
+    cl::desc("openvino INT4_ASYM/INT4_SYM: NNCF's default mix, the "
+             "embedding and the lm_head in INT8_ASYM per channel"));
 static cl::opt<bool> symmetric("symmetric",
                                cl::desc("onnx INT4/INT8: no zero points"));
 static cl::opt<int64_t>
@@ -233,6 +237,7 @@ int writeOpenVINO(ModuleOp module, MLIRContext *context) {
     // NNCF's INT8 is per channel.
     ov.groupSize =
         type == "INT8_ASYM" ? -1 : groupSize ? int64_t(groupSize) : 128;
+    ov.int8EmbeddingAndHead = int8EmbeddingAndHead;
     pm.addPass(phiq::createQuantizeOpenVINO(ov));
   } else if (type != "F32") {
     return fail("--to openvino --type " + type +
