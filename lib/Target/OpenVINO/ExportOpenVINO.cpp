@@ -13,7 +13,8 @@
 // The arithmetic follows phi-run op for op, as the ONNX writer's does
 // (rotation x1*cos - x2*sin from precomputed tables, longrope short/long
 // selection on the total length, scores scaled after the dot product,
-// softmax in f32), so OpenVINO's perplexity matches phi-run's.
+// softmax in f32), so OpenVINO's perplexity matches phi-run's. PhiMoE's
+// router and experts are MoeLayers.cpp's; LayerNorm is MVN.
 //
 // Weights: a linear is MatMul(x, W, transpose_b) with W [out, in] as the
 // checkpoint stores it. Float weights are f32 Consts, or f16 Consts with a
