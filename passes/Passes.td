@@ -248,7 +248,11 @@ def QuantizeOpenVINO : Pass<"phiq-quantize-openvino", "mlir::ModuleOp"> {
 
     The lm_head is quantized unless `quantize-lm-head=false` (NNCF's
     `all_layers=True`; by default NNCF keeps it in INT8); the token
-    embedding only with `quantize-embedding`. A weight whose rows are not a
+    embedding only with `quantize-embedding`; PhiMoE's expert weights unless
+    `quantize-experts=false`. `int8-embedding-and-head` is NNCF's default
+    mix (`all_layers=False`, backup mode INT8_ASYM): the lm_head and the
+    token embedding are both quantized, as `NNCF_U8_CHANNEL`, while the
+    linears get the 4-bit mode. A weight whose rows are not a
     whole number of groups stays float, with a warning. The quantization
     is deferred (`phiq.quantize`) unless `output` names a safetensors file.
   }];
@@ -264,6 +268,12 @@ def QuantizeOpenVINO : Pass<"phiq-quantize-openvino", "mlir::ModuleOp"> {
            "quantize the output projection">,
     Option<"quantizeEmbedding", "quantize-embedding", "bool",
            /*default=*/"false", "quantize the token embedding table">,
+    Option<"int8EmbeddingAndHead", "int8-embedding-and-head", "bool",
+           /*default=*/"false",
+           "NNCF's default mix (all_layers=False): the lm_head and the "
+           "embedding in INT8_ASYM per channel, the linears in the mode">,
+    Option<"quantizeExperts", "quantize-experts", "bool", /*default=*/"true",
+           "quantize the mixture-of-experts gate/up/down weights">,
     Option<"output", "output", "std::string", /*default=*/"\"\"",
            "safetensors file that receives the packed weights (empty: "
            "leave the quantization deferred)">,

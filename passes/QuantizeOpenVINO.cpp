@@ -14,6 +14,7 @@
 #include "dialects/Phi/PhiOps.h"
 #include "phiq/Quant/BlockFormat.h"
 
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/FormatVariadic.h"
 
 namespace phiq {
@@ -42,12 +43,14 @@ struct QuantizeOpenVINO : ::phiq::impl::QuantizeOpenVINOBase<QuantizeOpenVINO> {
   /// Does this use read the weight as a matrix the options quantize?
   bool quantizesUse(OpOperand &use) {
     Operation *user = use.getOwner();
-    if (isa<LinearOp, MoeExpertsOp>(user))
+    if (isa<LinearOp>(user))
       return true;
+    if (isa<MoeExpertsOp>(user))
+      return quantizeExperts && use.getOperandNumber() >= 3;
     if (isa<LmHeadOp>(user))
-      return quantizeLmHead;
+      return quantizeLmHead || int8EmbeddingAndHead;
     if (isa<EmbeddingOp>(user))
-      return quantizeEmbedding;
+      return quantizeEmbedding || int8EmbeddingAndHead;
     return false;
   }
 
@@ -70,6 +73,16 @@ struct QuantizeOpenVINO : ::phiq::impl::QuantizeOpenVINOBase<QuantizeOpenVINO> {
     if (!format)
       return model.emitError() << "no NNCF format has group-size = "
                                << int64_t(groupSize) << "; use 64 or 128";
+    if (int8EmbeddingAndHead && mode == "int8_asym")
+      return model.emitError() << "int8-embedding-and-head mixes INT8 into a "
+                                  "4-bit mode; mode int8_asym is INT8 already";
+    // NNCF's backup precision for the first and last layers.
+    auto backup = [&](ArrayRef<OpOperand *> uses) {
+      return int8EmbeddingAndHead &&
+             llvm::all_of(uses, [](OpOperand *use) {
+               return isa<LmHeadOp, EmbeddingOp>(use->getOwner());
+             });
+    };
 
     std::vector<::phiq::PackJob> jobs;
     unsigned index = 0;
@@ -88,20 +101,23 @@ struct QuantizeOpenVINO : ::phiq::impl::QuantizeOpenVINOBase<QuantizeOpenVINO> {
       if (uses.empty())
         return;
       const int64_t rowLength = op.getType().getShape().back();
-      if (groupSize > 0 && rowLength % groupSize != 0) {
+      const quant::BlockFormat chosen =
+          backup(uses) ? quant::BlockFormat::NNCF_U8_CHANNEL : *format;
+      if (groupSize > 0 && rowLength % groupSize != 0 &&
+          chosen != quant::BlockFormat::NNCF_U8_CHANNEL) {
         op.emitWarning() << "tensor '" << name << "': rows of " << rowLength
                          << " elements are not a whole number of "
                          << int64_t(groupSize) << "-element groups; kept float";
         ++numKept;
         return;
       }
-      ::phiq::PackJob job{op, name, *format,
+      ::phiq::PackJob job{op, name, chosen,
                           SmallVector<int64_t>(op.getType().getShape()), 0,
                           {}};
       if (!all)
         job.uses = std::move(uses);
       job.bytes = op.getType().getNumElements() / rowLength *
-                  llvm::cantFail(quant::rowBytes(*format, rowLength));
+                  llvm::cantFail(quant::rowBytes(chosen, rowLength));
       jobs.push_back(std::move(job));
     });
 

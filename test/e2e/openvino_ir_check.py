@@ -6,7 +6,7 @@ usage:
   openvino_ir_check.py genai DIR PHI_RUN_JSON
   openvino_ir_check.py read DIR
   openvino_ir_check.py tokenizer CHECKPOINT DIR
-  openvino_ir_check.py nncf OURS FP32 MODE GROUP
+  openvino_ir_check.py nncf OURS FP32 MODE GROUP [--default-mix]
 
 ppl: OpenVINO reads DIR/openvino_model.xml (the stateful decoder) and its
 CPU plugin scores every window of the int32 token file (position t predicts
@@ -33,6 +33,8 @@ int4_sym or int8_asym, group_size GROUP (-1: per channel), ratio 1.0,
 all_layers) on OpenVINO's reading of FP32/openvino_model.xml, and compares
 every 4/8-bit constant of OURS (codes, zero points, f16 scales) byte for
 byte with NNCF's constant of the same name. Every one must be equal, and NNCF must have compressed as many.
+With --default-mix NNCF runs with all_layers=False (its default: the
+embedding and the lm_head in INT8_ASYM per channel).
 
 Prints one line per check and exits non-zero on any mismatch.
 """
@@ -206,8 +208,11 @@ def nncf_compress(fp32_folder, out_folder, mode, group, all_layers):
 def nncf_codes(args):
     import tempfile
     ours_folder, fp32_folder, mode, group = args[:4]
+    # --default-mix: NNCF's all_layers=False, which keeps the embedding and
+    # the lm_head in INT8_ASYM (its backup mode) while the linears get MODE.
+    all_layers = "--default-mix" not in args
     with tempfile.TemporaryDirectory() as tmp:
-        nncf_compress(fp32_folder, tmp, mode, group, all_layers=True)
+        nncf_compress(fp32_folder, tmp, mode, group, all_layers=all_layers)
         theirs = ir_constants(tmp)
     ours = ir_constants(ours_folder)
     # Codes are named after the weight; zero points and scales add a suffix.

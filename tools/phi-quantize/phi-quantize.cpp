@@ -89,9 +89,15 @@ static cl::opt<int64_t>
               cl::init(0));
 static cl::opt<bool> allowRequantize(
     "allow-requantize",
-    cl::desc("openvino, mlx: re-quantize weights already in formats the "
-             "target cannot hold exactly (openvino: to f16; mlx: to its "
-             "groups) instead of refusing them, reporting the error added"));
+    cl::desc("re-quantize weights already in formats the target cannot "
+             "hold exactly (openvino: to f16; mlx: to its groups; gguf, "
+             "onnx: an MLX folder's groups to Q4_1/Q8_0, 4-bit "
+             "MatMulNBits) instead of refusing them, reporting the error "
+             "added"));
+static cl::opt<bool> int8EmbeddingAndHead(
+    "int8-embedding-and-head",
+    cl::desc("openvino INT4_ASYM/INT4_SYM: NNCF's default mix, the "
+             "embedding and the lm_head in INT8_ASYM per channel"));
 static cl::opt<bool> symmetric("symmetric",
                                cl::desc("onnx INT4/INT8: no zero points"));
 static cl::opt<int64_t>
@@ -162,11 +168,22 @@ private:
 
 /// --to onnx: the type picks the pass (none for F32/F16, MatMulNBits
 /// formats for INT4/INT8, llama.cpp's blocks for Q4_0/Q8_0), and the ONNX
+/// The report of a weight an MLX folder held in a form the target cannot
+/// hold exactly, quantized again under --allow-requantize.
+void printRequantized(llvm::StringRef tensor, llvm::StringRef from,
+                      llvm::StringRef to, double relativeRmse) {
+  llvm::outs() << fmt::format("re-quantized {} from {} to {}: relative RMS "
+                              "error {:.5f}\n",
+                              tensor.str(), from.str(), to.str(), relativeRmse);
+}
+
 /// writer packs each deferred weight as it streams it to external data.
 int writeONNX(ModuleOp module, MLIRContext *context) {
   PassManager pm(context);
   phiq::onnx::ExportOptions options;
   options.accuracyLevel = accuracyLevel;
+  options.allowRequantize = allowRequantize;
+  options.onRequantize = printRequantized;
   if (type == "F16") {
     options.precision = "fp16";
   } else if (type == "INT4" || type == "INT8") {
@@ -220,6 +237,7 @@ int writeOpenVINO(ModuleOp module, MLIRContext *context) {
     // NNCF's INT8 is per channel.
     ov.groupSize =
         type == "INT8_ASYM" ? -1 : groupSize ? int64_t(groupSize) : 128;
+    ov.int8EmbeddingAndHead = int8EmbeddingAndHead;
     pm.addPass(phiq::createQuantizeOpenVINO(ov));
   } else if (type != "F32") {
     return fail("--to openvino --type " + type +
@@ -428,6 +446,8 @@ int main(int argc, char **argv) {
   };
   phiq::gguf::ExportOptions exportOptions;
   exportOptions.measureError = true;
+  exportOptions.allowRequantize = allowRequantize;
+  exportOptions.onRequantize = printRequantized;
   exportOptions.onTensorWritten = [&](const phiq::gguf::WrittenTensor &t) {
     written.push_back(t);
     names.push_back(t.name.str());

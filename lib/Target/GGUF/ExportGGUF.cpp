@@ -16,6 +16,7 @@
 #include "dialects/PhiQ/PackWeight.h"
 #include "dialects/PhiQ/PhiQOps.h"
 #include "phiq/Quant/BlockFormat.h"
+#include "phiq/Quant/MLXRetarget.h"
 #include "phiq/Quant/Recipe.h"
 #include "phiq/Target/GGUF/GGUFVocab.h"
 #include "phiq/Target/GGUF/GGUFWriter.h"
@@ -101,9 +102,82 @@ ArrayRef<int64_t> logicalShape(Operation *op) {
 
 /// Writes one part's bytes in `format` into `out`; adds the error of a
 /// part quantized here to `error` when given.
+/// An imported MLX weight in `target`: its groups rewritten exactly as
+/// Q4_1 / Q5_1 blocks, or, with allowRequantize, decoded and quantized
+/// again, with the relative RMS error this adds reported.
+Error retargetMLX(mlir::phiq_ir::PackedWeightOp op, quant::BlockFormat stored,
+                  quant::BlockFormat target, ArrayRef<uint8_t> bytes,
+                  MutableArrayRef<uint8_t> out, const ExportOptions &options) {
+  std::string name = checkpointName(op);
+  quant::MLXAffineLayout layout = *quant::mlxAffineLayout(stored);
+  ArrayRef<int64_t> shape = op.getType().getShape();
+  const int64_t cols = shape.back();
+  int64_t rows = 1;
+  for (int64_t d : shape.drop_back())
+    rows *= d;
+  if (int64_t(bytes.size()) != rows * cols / layout.groupSize *
+                                   layout.blockBytes())
+    return fail("packed tensor '" + name + "' has " +
+                std::to_string(bytes.size()) + " bytes, expected " +
+                std::to_string(rows * cols / layout.groupSize *
+                               layout.blockBytes()));
+  if (quant::ggufFormatForMLX(layout) == target) {
+    Error e = quant::mlxToGGUFBlocks(layout, bytes, rows, cols, out);
+    if (!e)
+      return Error::success();
+    if (!options.allowRequantize)
+      return fail("tensor '" + name + "' (" + quant::formatInfo(stored).name +
+                  "): " + llvm::toString(std::move(e)) +
+                  "; pass --allow-requantize (phi-translate: "
+                  "--gguf-allow-requantize) to quantize it again as " +
+                  quant::formatInfo(target).name);
+    llvm::consumeError(std::move(e));
+  }
+  std::vector<float> weights(size_t(rows * cols)), written(weights.size());
+  quant::dequantize(stored, bytes, rows, cols, weights);
+  if (Error e = quant::quantize(target, weights, rows, cols, out))
+    return e;
+  quant::dequantize(target, out, rows, cols, written);
+  double err = 0, norm = 0;
+  for (size_t i = 0; i < weights.size(); ++i) {
+    const double d = double(written[i]) - double(weights[i]);
+    err += d * d;
+    norm += double(weights[i]) * double(weights[i]);
+  }
+  if (options.onRequantize)
+    options.onRequantize(name, quant::formatInfo(stored).name,
+                         quant::formatInfo(target).name,
+                         norm > 0 ? std::sqrt(err / norm) : 0.0);
+  return Error::success();
+}
+
+/// The GGUF format an imported MLX weight is written in: Q4_1 / Q5_1 for
+/// 4- / 5-bit groups (exact when their scales and biases are f16 values,
+/// checked while writing); for the other widths an error, or with
+/// allowRequantize the GGUF format it is quantized again into.
+llvm::Expected<quant::BlockFormat>
+mlxTargetFormat(Operation *op, quant::BlockFormat stored,
+                const ExportOptions &options) {
+  quant::MLXAffineLayout layout = *quant::mlxAffineLayout(stored);
+  if (auto exact = quant::ggufFormatForMLX(layout))
+    return *exact;
+  quant::BlockFormat target = layout.bits <= 4 ? quant::BlockFormat::Q4_1
+                                               : quant::BlockFormat::Q8_0;
+  if (options.allowRequantize)
+    return target;
+  return fail("tensor '" + checkpointName(op) + "' is in " +
+              quant::formatInfo(stored).name + ": GGUF has no block format "
+              "that holds " + std::to_string(layout.bits) +
+              "-bit affine groups (a scale and a bias per group) exactly "
+              "(Q4_1 / Q5_1 hold 4 and 5 bits; Q8_0 is symmetric); pass "
+              "--allow-requantize (phi-translate: --gguf-allow-requantize) "
+              "to quantize it again as " + quant::formatInfo(target).name +
+              " and report the error added");
+}
+
 Error fillPart(Operation *op, quant::BlockFormat format,
                MutableArrayRef<uint8_t> out,
-               quant::QuantizationError *error) {
+               quant::QuantizationError *error, const ExportOptions &options) {
   if (auto quantize = dyn_cast<mlir::phiq_ir::QuantizeOp>(op)) {
     quant::QuantizationError partError;
     if (Error e = mlir::phiq_ir::packWeight(quantize, out,
@@ -119,6 +193,10 @@ Error fillPart(Operation *op, quant::BlockFormat format,
     auto tensor = resolveParam(packed.getBytes(), op);
     if (!tensor)
       return tensor.takeError();
+    quant::BlockFormat stored = packed.getType().getScheme().getBlockFormat();
+    if (stored != format)
+      return retargetMLX(packed, stored, format, (*tensor)->data, out,
+                         options);
     if ((*tensor)->data.size() != out.size())
       return fail("packed tensor '" + checkpointName(op) + "' has " +
                   std::to_string((*tensor)->data.size()) + " bytes, expected " +
@@ -425,6 +503,12 @@ Error phiq::gguf::exportGGUF(ModuleOp module, StringRef path,
     int64_t rows = 1;
     for (int64_t d : shape.drop_back())
       rows *= d;
+    if (quant::mlxAffineLayout(format)) {
+      auto target = mlxTargetFormat(first, format, options);
+      if (!target)
+        return target.takeError();
+      format = *target;
+    }
     if (quant::formatInfo(format).ggmlType < 0)
       return fail("tensor '" + name + "' is in " +
                   quant::formatInfo(format).name +
@@ -449,13 +533,13 @@ Error phiq::gguf::exportGGUF(ModuleOp module, StringRef path,
     if (Error e = writer.addTensor(
             name, GGMLType(quant::formatInfo(format).ggmlType), dims,
             partBytes * parts.size(),
-            [parts, format, partBytes, measure, report,
-             &progress](MutableArrayRef<uint8_t> out) mutable -> Error {
+            [parts, format, partBytes, measure, report, &progress,
+             &options](MutableArrayRef<uint8_t> out) mutable -> Error {
               quant::QuantizationError error;
               for (size_t i = 0; i < parts.size(); ++i)
                 if (Error e = fillPart(parts[i], format,
                                        out.slice(i * partBytes, partBytes),
-                                       measure ? &error : nullptr))
+                                       measure ? &error : nullptr, options))
                   return e;
               if (measure)
                 report.relativeRmse =

@@ -18,6 +18,7 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
@@ -35,12 +36,25 @@ llvm::cl::opt<std::string>
     tokenizerDir("gguf-tokenizer",
                  llvm::cl::desc("tokenizer folder for --phi-to-gguf (default: "
                                 "the model's checkpoint)"));
+llvm::cl::opt<bool> allowRequantize(
+    "gguf-allow-requantize",
+    llvm::cl::desc("--phi-to-gguf: quantize imported MLX weights that no GGUF "
+                   "format holds exactly again (reporting the error added) "
+                   "instead of refusing them"));
 } // namespace
 
 phiq::gguf::ExportOptions phiq::gguf::exportOptionsFromCommandLine() {
   ExportOptions options;
   options.floatType = floatType;
   options.tokenizerDir = tokenizerDir;
+  options.allowRequantize = allowRequantize;
+  // The GGUF goes to the output stream; the report to stderr.
+  options.onRequantize = [](llvm::StringRef tensor, llvm::StringRef from,
+                            llvm::StringRef to, double relativeRmse) {
+    llvm::errs() << "re-quantized " << tensor << " from " << from << " to "
+                 << to << ": relative RMS error "
+                 << llvm::format("%.5f", relativeRmse) << "\n";
+  };
   return options;
 }
 

@@ -28,6 +28,7 @@
 #include "ExternalData.h"
 #include "GenAIConfig.h"
 #include "GraphBuilder.h"
+#include "MLXWeights.h"
 #include "MoeLowering.h"
 #include "Weights.h"
 
@@ -232,6 +233,16 @@ Expected<std::string> DecoderEmitter::linear(Operation *op, Value input,
     std::string wT =
         b.add("Transpose", {w}).attr("perm", ArrayRef<int64_t>{1, 0});
     y = b.add("MatMul", {x, wT});
+  } else if (format && quant::mlxAffineLayout(*format) &&
+             weightShape(data).size() == 2) {
+    // An imported MLX folder's groups (MLXWeights.h).
+    auto key = std::make_pair(data, -3);
+    auto out = emitMLXMatMulNBits(b, data, x, act, weightNames.count(key),
+                                  options);
+    if (!out)
+      return out.takeError();
+    weightNames[key] = weightName(data);
+    y = *out;
   } else if (format && !isFloatFormat(*format)) {
     return fail("weight '" + weightName(data) + "' is packed as " +
                 quant::formatInfo(*format).name +

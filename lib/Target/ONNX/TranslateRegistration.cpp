@@ -13,6 +13,7 @@
 
 #include "mlir/Tools/mlir-translate/Translation.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SourceMgr.h"
@@ -40,6 +41,11 @@ llvm::cl::opt<std::string>
     tokenizerDir("onnx-tokenizer",
                  llvm::cl::desc("tokenizer folder for --phi-to-onnx "
                                 "(default: the model's checkpoint)"));
+llvm::cl::opt<bool> allowRequantize(
+    "onnx-allow-requantize",
+    llvm::cl::desc("--phi-to-onnx: quantize imported MLX weights that "
+                   "MatMulNBits cannot hold exactly again as 4-bit groups "
+                   "(reporting the error added) instead of refusing them"));
 } // namespace
 
 phiq::onnx::ExportOptions phiq::onnx::exportOptionsFromCommandLine() {
@@ -47,6 +53,13 @@ phiq::onnx::ExportOptions phiq::onnx::exportOptionsFromCommandLine() {
   options.precision = precision;
   options.accuracyLevel = accuracyLevel;
   options.tokenizerDir = tokenizerDir;
+  options.allowRequantize = allowRequantize;
+  options.onRequantize = [](llvm::StringRef tensor, llvm::StringRef from,
+                            llvm::StringRef to, double relativeRmse) {
+    llvm::outs() << "re-quantized " << tensor << " from " << from << " to "
+                 << to << ": relative RMS error "
+                 << llvm::format("%.5f", relativeRmse) << "\n";
+  };
   return options;
 }
 

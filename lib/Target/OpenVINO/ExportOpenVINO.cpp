@@ -13,7 +13,8 @@
 // The arithmetic follows phi-run op for op, as the ONNX writer's does
 // (rotation x1*cos - x2*sin from precomputed tables, longrope short/long
 // selection on the total length, scores scaled after the dot product,
-// softmax in f32), so OpenVINO's perplexity matches phi-run's.
+// softmax in f32), so OpenVINO's perplexity matches phi-run's. PhiMoE's
+// router and experts are MoeLayers.cpp's; LayerNorm is MVN.
 //
 // Weights: a linear is MatMul(x, W, transpose_b) with W [out, in] as the
 // checkpoint stores it. Float weights are f32 Consts, or f16 Consts with a
@@ -29,6 +30,7 @@
 #include "phiq/Target/OpenVINO/ExportOpenVINO.h"
 
 #include "IRBuilder.h"
+#include "MoeLayers.h"
 
 // The ONNX writer's weight readers: they find a weight's bytes and lay
 // blocks out as codes / scales / zero points, which IR stores the same way.
@@ -113,6 +115,7 @@ private:
   llvm::StringMap<unsigned> weightNameUses;
   llvm::DenseMap<Attribute, std::pair<Output, Output>> rotaries;
   std::map<int64_t, Output> masks;
+  llvm::DenseMap<Value, RoutedExperts> routes;
   unsigned layer = 0, inlineWeights = 0;
 };
 
@@ -629,11 +632,51 @@ Error DecoderEmitter::emitOp(Operation *op) {
     b.result("logits", values.lookup(output.getLogits()));
     return Error::success();
   }
-  if (isa<MoeRouteOp, MoeExpertsOp>(op))
-    return fail("the OpenVINO writer does not support mixture-of-experts "
-                "layers (" +
-                op->getName().getStringRef() +
-                "): PhiMoE models cannot be written as OpenVINO IR yet");
+  if (auto norm = dyn_cast<LayerNormOp>(op)) {
+    // phi-run: (x - mean) / sqrt(var + eps) * w (+ b), biased variance.
+    Output y = b.add(
+        "MVN", "opset6",
+        {values.lookup(norm.getInput()), i64({-1})}, ET::f32,
+        {{"eps", llvm::formatv("{0:e9}", norm.getEpsilon().convertToDouble())},
+         {"normalize_variance", "true"},
+         {"eps_mode", "inside_sqrt"}});
+    auto w = weightValue(norm.getWeight());
+    if (!w)
+      return w.takeError();
+    y = b.add("Multiply", "opset1", {y, *w}, ET::f32, bcast());
+    if (norm.getBias()) {
+      auto bias = weightValue(norm.getBias());
+      if (!bias)
+        return bias.takeError();
+      y = b.add("Add", "opset1", {y, *bias}, ET::f32, bcast());
+    }
+    values[norm.getResult()] = y;
+    return Error::success();
+  }
+  if (auto route = dyn_cast<MoeRouteOp>(op)) {
+    b.setScope(llvm::formatv("model/layers.{0}/moe_route", layer).str());
+    auto routed = lowerMoeRoute(b, route, values.lookup(route.getLogits()));
+    if (!routed)
+      return routed.takeError();
+    routes[route.getWeights()] = *routed;
+    return Error::success();
+  }
+  if (auto experts = dyn_cast<MoeExpertsOp>(op)) {
+    b.setScope(llvm::formatv("model/layers.{0}/experts", layer).str());
+    auto routed = routes.find(experts.getWeights());
+    if (routed == routes.end() ||
+        experts.getIndices().getDefiningOp() !=
+            experts.getWeights().getDefiningOp())
+      return fail("the OpenVINO writer needs phi.moe_experts' weights and "
+                  "indices to come from one phi.moe_route");
+    auto y = lowerMoeExperts(b, experts, values.lookup(experts.getInput()),
+                             routed->second,
+                             [&](Value w) { return weightValue(w); });
+    if (!y)
+      return y.takeError();
+    values[experts.getResult()] = *y;
+    return Error::success();
+  }
   return fail("the OpenVINO writer cannot translate " +
               op->getName().getStringRef());
 }
@@ -719,16 +762,6 @@ phiq::openvino::exportOpenVINO(ModuleOp module, StringRef outDir,
                 "found " +
                 std::to_string(models.size()));
   ModelOp model = models.front();
-  Operation *moe = nullptr;
-  model.walk([&](Operation *op) {
-    if (!moe && isa<MoeRouteOp, MoeExpertsOp>(op))
-      moe = op;
-  });
-  if (moe)
-    return fail("the OpenVINO writer does not support mixture-of-experts "
-                "layers (" +
-                moe->getName().getStringRef() +
-                "): PhiMoE models cannot be written as OpenVINO IR yet");
   std::string configDir = options.configDir;
   if (configDir.empty())
     if (auto p = model.getStorePath("model"))

@@ -45,6 +45,15 @@ struct ExportOptions {
   /// Measure the error of tensors quantized while writing (phiq.quantize),
   /// for onTensorWritten; costs one decode of their blocks.
   bool measureError = false;
+  /// Imported MLX weights with no exact GGUF form (widths other than 4 and
+  /// 5 bits, scales or biases that are not f16 values) are decoded and
+  /// quantized again (Q4_1 up to 4 bits, Q8_0 above) instead of refused.
+  bool allowRequantize = false;
+  /// Called for each weight quantized again: checkpoint name, its format
+  /// and the new one, and the relative RMS error added.
+  std::function<void(llvm::StringRef tensor, llvm::StringRef from,
+                     llvm::StringRef to, double relativeRmse)>
+      onRequantize;
 };
 
 /// Writes `module`'s single phi.model to `path` (through a temporary file:

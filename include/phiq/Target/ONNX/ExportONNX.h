@@ -12,6 +12,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
 
+#include <functional>
 #include <string>
 
 namespace phiq::onnx {
@@ -26,6 +27,15 @@ struct ExportOptions {
   int64_t accuracyLevel = 0;
   /// Folder with the tokenizer files; the model's checkpoint if empty.
   std::string tokenizerDir;
+  /// Imported MLX linears with no exact MatMulNBits form (widths other
+  /// than 4 bits, or an fp16 graph) are quantized again as 4-bit groups
+  /// instead of refused.
+  bool allowRequantize = false;
+  /// Called for each weight quantized again: its name, old and new form,
+  /// and the relative RMS error added.
+  std::function<void(llvm::StringRef tensor, llvm::StringRef from,
+                     llvm::StringRef to, double relativeRmse)>
+      onRequantize;
 };
 
 /// Writes `module`'s single phi.model into the folder `outDir`. Everything
