@@ -159,6 +159,14 @@ def QuantizeONNX : Pass<"phiq-quantize-onnx", "mlir::ModuleOp"> {
     `DequantizeLinear(axis=0)` in front of the MatMul. It is always
     symmetric; `block-size` and `symmetric` do not apply.
 
+    `activations=dynamic` (with `qdq=true`) quantizes the input of every
+    linear and of the lm_head with such a weight at run time as well
+    (`phiq.quantize_activation "dynamic"`: ONNX's DynamicQuantizeLinear,
+    per tensor, uint8, as onnxruntime.quantization's quantize_dynamic
+    does); phi-run then multiplies with integer sums, and the ONNX writer
+    emits DynamicQuantizeLinear + MatMulInteger + a float rescale. MoE
+    experts keep float activations.
+
     As in `--phiq-quantize-weights`, the quantization is deferred
     (`phiq.quantize`, packed by whoever reads it) unless `output` names a
     safetensors file to pack into now.
@@ -204,6 +212,10 @@ def QuantizeONNX : Pass<"phiq-quantize-onnx", "mlir::ModuleOp"> {
     Option<"output", "output", "std::string", /*default=*/"\"\"",
            "safetensors file that receives the packed weights (empty: "
            "leave the quantization deferred)">,
+    Option<"activations", "activations", "std::string",
+           /*default=*/"\"none\"",
+           "none (float activations) or dynamic (per-tensor uint8 at run "
+           "time, W8A8; needs qdq=true)">,
     Option<"algorithm", "algorithm", "std::string", /*default=*/"\"rtn\"",
            "rtn (round to nearest, with the format's own scale search), "
            "gptq (error compensation), awq (activation-aware channel "
@@ -228,6 +240,8 @@ def QuantizeONNX : Pass<"phiq-quantize-onnx", "mlir::ModuleOp"> {
     Statistic<"numQuantized", "quantized-tensors", "tensors quantized">,
     Statistic<"numKept", "kept-float", "tensors kept float (rows do not fit)">,
     Statistic<"packedBytes", "packed-bytes", "bytes of packed weights">,
+    Statistic<"numActivations", "quantized-activations",
+              "linear inputs quantized (activations=dynamic)">,
   ];
   let dependentDialects = ["mlir::phi::PhiDialect", "mlir::phiq_ir::PhiQDialect"];
 }

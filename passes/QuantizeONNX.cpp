@@ -14,6 +14,7 @@
 #include "passes/SingleModel.h"
 
 #include "dialects/Phi/PhiOps.h"
+#include "dialects/PhiQ/PhiQOps.h"
 #include "phiq/Quant/BlockFormat.h"
 
 namespace phiq {
@@ -65,10 +66,42 @@ struct QuantizeONNX : ::phiq::impl::QuantizeONNXBase<QuantizeONNX> {
                                           "--phiq-quantize-onnx", floats);
   }
 
+  /// Puts a dynamic phiq.quantize_activation in front of every linear and
+  /// lm_head whose weight is QDQ8_CHANNEL.
+  void quantizeActivations(ModelOp model) {
+    model.walk([&](Operation *op) {
+      if (!isa<LinearOp, LmHeadOp>(op))
+        return;
+      auto dequantize =
+          op->getOperand(1).getDefiningOp<mlir::phiq_ir::DequantizeOp>();
+      if (!dequantize || dequantize.getInput()
+                                 .getType()
+                                 .getScheme()
+                                 .getBlockFormat() !=
+                             quant::BlockFormat::QDQ8_CHANNEL)
+        return;
+      OpBuilder builder(op);
+      Value input = op->getOperand(0);
+      auto quantized = builder.create<mlir::phiq_ir::QuantizeActivationOp>(
+          op->getLoc(), input.getType(), input,
+          builder.getStringAttr("dynamic"), FloatAttr(), IntegerAttr());
+      op->setOperand(0, quantized.getResult());
+      ++numActivations;
+    });
+  }
+
   LogicalResult quantizeModel(ModelOp model) {
     if (scales != "f32" && scales != "f16")
       return model.emitError() << "scales must be f32 or f16, got '" << scales
                                << "'";
+    if (activations != "none" && activations != "dynamic")
+      return model.emitError() << "activations must be none or dynamic, got '"
+                               << activations << "'";
+    if (activations != "none" && !qdq)
+      return model.emitError()
+             << "activations=" << activations
+             << " quantizes the inputs of int8 per-channel weights: it needs "
+                "qdq=true";
     if (qdq && (bits != 8 || scales != "f32"))
       return model.emitError()
              << "qdq=true is per-channel symmetric int8 with f32 scales: it "
@@ -129,6 +162,8 @@ struct QuantizeONNX : ::phiq::impl::QuantizeONNXBase<QuantizeONNX> {
     numQuantized += quantized.size();
     for (const ::phiq::PackJob &job : jobs)
       packedBytes += job.bytes;
+    if (activations == "dynamic")
+      quantizeActivations(model);
     std::string importance = ::phiq::importanceFileFor(model, imatrix);
     if (!importance.empty() &&
         failed(::phiq::attachImportance(model, importance, jobs, quantized)))
