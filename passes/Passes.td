@@ -167,6 +167,17 @@ def QuantizeONNX : Pass<"phiq-quantize-onnx", "mlir::ModuleOp"> {
     emits DynamicQuantizeLinear + MatMulInteger + a float rescale. MoE
     experts keep float activations.
 
+    `algorithm=smoothquant` (SmoothQuant, Xiao et al. 2022) migrates
+    activation outliers into the weights first: per input channel
+    s_j = max|x_j|^alpha / max|W_j|^(1-alpha) (`smooth-alpha`, default 0.5,
+    from the calibration store's `<key>.in_absmax`), W diag(s) is
+    quantized, and x / s is folded into the producer of x exactly as AWQ
+    folds (the rms_norm weight, the `up` rows before a GLU, the `v` rows
+    before an attention without shared heads; elsewhere s = 1).
+    `activations=static` then quantizes every such linear's input with a
+    fixed per-tensor uint8 scale and zero point covering the calibrated
+    range [-m, m], m = max_j max|x_j| / s_j (ONNX QuantizeLinear).
+
     As in `--phiq-quantize-weights`, the quantization is deferred
     (`phiq.quantize`, packed by whoever reads it) unless `output` names a
     safetensors file to pack into now.
@@ -214,12 +225,16 @@ def QuantizeONNX : Pass<"phiq-quantize-onnx", "mlir::ModuleOp"> {
            "leave the quantization deferred)">,
     Option<"activations", "activations", "std::string",
            /*default=*/"\"none\"",
-           "none (float activations) or dynamic (per-tensor uint8 at run "
-           "time, W8A8; needs qdq=true)">,
+           "none (float activations), dynamic (per-tensor uint8 at run "
+           "time) or static (per-tensor uint8 with calibrated ranges; needs "
+           "algorithm=smoothquant); both need qdq=true">,
+    Option<"smoothAlpha", "smooth-alpha", "double", /*default=*/"0.5",
+           "SmoothQuant's migration strength alpha in [0, 1]">,
     Option<"algorithm", "algorithm", "std::string", /*default=*/"\"rtn\"",
            "rtn (round to nearest, with the format's own scale search), "
            "gptq (error compensation), awq (activation-aware channel "
-           "scales folded into the preceding op) or awq+gptq; all but rtn "
+           "scales folded into the preceding op), awq+gptq or smoothquant "
+           "(W8A8 smoothing scales, folded the same way); all but rtn "
            "need calibration= and output=">,
     Option<"calibration", "calibration", "std::string", /*default=*/"\"\"",
            "calibration side store (safetensors with <weight>.hessian)">,

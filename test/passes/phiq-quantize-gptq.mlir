@@ -29,7 +29,7 @@
 // RUN: not phi-opt %s --phiq-quantize-weights="type=Q4_0 algorithm=gptq calibration=%t/calib.safetensors" -o /dev/null 2>&1 | FileCheck %s --check-prefix=NOOUT
 // NOOUT: error: algorithm=gptq packs while --phiq-quantize-weights runs (it needs a whole tensor at once); give output=FILE
 // RUN: not phi-opt %s --phiq-quantize-onnx="algorithm=hqq calibration=%t/calib.safetensors output=%t/e2.safetensors" -o /dev/null 2>&1 | FileCheck %s --check-prefix=ALG
-// ALG: error: unknown algorithm 'hqq'; expected rtn, gptq, awq or awq+gptq
+// ALG: error: unknown algorithm 'hqq'; expected rtn, gptq, awq, awq+gptq or smoothquant
 // RUN: not phi-opt %s --phiq-quantize-weights="type=Q4_0 algorithm=gptq calibration=%t/none.safetensors output=%t/e3.safetensors" -o /dev/null 2>&1 | FileCheck %s --check-prefix=STORE
 // STORE: error: cannot read the calibration store: {{.*}}none.safetensors
 // RUN: not test -e %t/e1.safetensors

@@ -9,6 +9,8 @@
 // RUN: phi-translate --import-hf %models/phi35-tiny -o %t/p.mlir
 // RUN: not phi-opt %t/p.mlir --phiq-quantize-onnx="activations=dynamic" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BADACTQDQ
 // RUN: not phi-opt %t/p.mlir --phiq-quantize-onnx="bits=8 qdq=true activations=per_token" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BADACT
+// RUN: not phi-opt %t/p.mlir --phiq-quantize-onnx="bits=8 qdq=true activations=static" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BADSTATIC
+// RUN: not phi-opt %t/p.mlir --phiq-quantize-onnx="bits=8 qdq=true algorithm=smoothquant smooth-alpha=1.5" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BADALPHA
 // RUN: not phi-opt %t/p.mlir --phiq-quantize-onnx="qdq=true" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BADQDQBITS
 // RUN: not phi-opt %t/p.mlir --phiq-quantize-onnx="bits=8 qdq=true scales=f16" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BADQDQSCALES
 // RUN: not phi-opt %t/p.mlir --phiq-quantize-onnx="bits=8 block-size=16" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BADBLOCK
@@ -67,4 +69,6 @@
 // W8A8-NEXT: %[[H:.*]] = phiq.quantize_activation "dynamic" %{{.*}} : tensor<?x?x256xf32>
 // W8A8-NEXT: phi.lm_head %[[H]], %{{.*}}
 // BADACTQDQ: error: activations=dynamic quantizes the inputs of int8 per-channel weights: it needs qdq=true
-// BADACT: error: activations must be none or dynamic, got 'per_token'
+// BADACT: error: activations must be none, dynamic or static, got 'per_token'
+// BADSTATIC: error: activations=static takes its ranges from SmoothQuant's calibration: it needs algorithm=smoothquant
+// BADALPHA: error: smooth-alpha must be in [0, 1], got 1.5
