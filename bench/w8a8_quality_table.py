@@ -147,7 +147,6 @@ def main():
         q = lp[:, 128:255]
         kld = float((np.exp(ref_lp) * (ref_lp - q)).sum(-1).mean())
         same = 100.0 * float((ref_lp.argmax(-1) == q.argmax(-1)).mean())
-        kind, _, quantizer = label.partition(" ")
         print(f"| INT8 W8A8 | {label} | {nbytes:,} | {math.exp(-picked.mean()):.4f} | "
               f"{math.exp(-picked[:, 128:255].mean()):.6f} | {kld:.6f} | {same:.3f} |",
               flush=True)

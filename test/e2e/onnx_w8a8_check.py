@@ -39,7 +39,6 @@ def main():
     cast = by_input[mmi.output[0]][0]
     out = next(n for n in by_input[cast.output[0]] if n.op_type == "Mul")
     scale_mul = next(n for n in nodes if n.output[0] == out.input[1])
-    init = {i.name: i for i in model.graph.initializer}
     onnx.load_external_data_for_model(model, folder)
     init = {i.name: i for i in model.graph.initializer}
     codes = numpy_helper.to_array(init[mmi.input[1]]).astype(np.int64)
