@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """INT8 weights and activations (W8A8) on a Phi model, scored in ONNX Runtime.
 
-usage: w8a8_quality_table.py BIN_DIR MODEL_DIR WORK_DIR
+usage: w8a8_quality_table.py BIN_DIR MODEL_DIR WORK_DIR [SUBSTRING...]
+
+(only the rows whose label holds one of the SUBSTRINGs when any are given)
 
 Rows (every file loaded and scored by onnxruntime, CPU, 2 threads, the
 32 x 256 held-out windows in full-sequence passes of 8 windows):
@@ -11,8 +13,9 @@ Rows (every file loaded and scored by onnxruntime, CPU, 2 threads, the
   - PhiQ SmoothQuant W8A8 static (algorithm=smoothquant activations=static,
     alpha 0.5, statistics from --phiq-calibrate on calib_tokens.i32),
   - PhiQ SmoothQuant + dynamic activations,
-  - onnxruntime.quantization.quantize_dynamic on PhiQ's fp32 export (MatMul
-    only; per-tensor and per-channel int8 weights),
+  - onnxruntime.quantization.quantize_dynamic on PhiQ's fp32 export (its
+    weight Transposes folded into initializers, which the quantizer needs;
+    MatMul only; per-tensor and per-channel int8 weights),
   - onnxruntime.quantization.quantize_static (QDQ, MinMax, per-channel int8
     weights, uint8 activations, MatMul only) with a calibration reader over
     calib_tokens.i32 (the same windows as --phiq-calibrate).
@@ -64,14 +67,47 @@ class CalibReader:
         self.it = iter(self.feeds)
 
 
+def fold_transposes(src, dst):
+    """PhiQ's export multiplies by Transpose(W) (ORT folds it at load);
+    onnxruntime.quantization only quantizes a MatMul whose B is an
+    initializer, so fold those Transposes into [in, out] initializers."""
+    import onnx
+    from onnx import numpy_helper
+    model = onnx.load(src)
+    inits = {t.name: t for t in model.graph.initializer}
+    keep = []
+    for node in model.graph.node:
+        if node.op_type == "Transpose" and node.input[0] in inits:
+            w = numpy_helper.to_array(inits[node.input[0]])
+            perm = next(a.ints for a in node.attribute if a.name == "perm")
+            model.graph.initializer.append(
+                numpy_helper.from_array(np.ascontiguousarray(w.transpose(perm)),
+                                        node.output[0]))
+            continue
+        keep.append(node)
+    del model.graph.node[:]
+    model.graph.node.extend(keep)
+    used = {i for n in model.graph.node for i in n.input}
+    unused = [t for t in model.graph.initializer if t.name not in used]
+    for t in unused:
+        model.graph.initializer.remove(t)
+    onnx.save(model, dst, save_as_external_data=True, all_tensors_to_one_file=True,
+              location=os.path.basename(dst) + ".data")
+
+
 def ort_folder(src, dst, quantize):
-    """Copies an export folder's side files and writes the quantized graph."""
+    """Copies an export folder's side files and writes the quantized graph
+    (from the fp32 graph with its weight Transposes folded)."""
     import shutil
     os.makedirs(dst, exist_ok=True)
     for f in os.listdir(src):
         if not f.startswith("model.onnx"):
             shutil.copy(os.path.join(src, f), dst)
-    quantize(os.path.join(src, "model.onnx"), os.path.join(dst, "model.onnx"))
+    folded = os.path.join(dst, "folded.onnx")
+    fold_transposes(os.path.join(src, "model.onnx"), folded)
+    quantize(folded, os.path.join(dst, "model.onnx"))
+    os.remove(folded)
+    os.remove(folded + ".data")
 
 
 def main():
@@ -136,7 +172,10 @@ def main():
     ]
     print("| export | quantizer | bytes | PPL all | PPL 128..254 | KLD vs fp32 | same top % |")
     print("|---|---|---:|---:|---:|---:|---:|")
+    only = sys.argv[4:]
     for label, make in rows:
+        if only and not any(o in label for o in only):
+            continue
         tag = "".join(c if c.isalnum() else "-" for c in label)
         make(tag)
         folder = os.path.join(work, tag)
