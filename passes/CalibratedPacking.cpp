@@ -11,6 +11,7 @@
 #include "dialects/PhiQ/PackWeight.h"
 #include "phiq/Params/Safetensors.h"
 #include "phiq/Quant/AWQ.h"
+#include "phiq/Quant/ActivationQuant.h"
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -141,9 +142,14 @@ LogicalResult phiq::applyCalibratedPacking(
     return success();
   const bool gptq = algorithm == "gptq" || algorithm == "awq+gptq";
   const bool awq = algorithm == "awq" || algorithm == "awq+gptq";
-  if (!gptq && !awq)
+  const bool smooth = algorithm == "smoothquant";
+  if (!gptq && !awq && !smooth)
     return model.emitError() << "unknown algorithm '" << algorithm
-                             << "'; expected rtn, gptq, awq or awq+gptq";
+                             << "'; expected rtn, gptq, awq, awq+gptq or "
+                                "smoothquant";
+  if (smooth && !(options.smoothAlpha >= 0.0 && options.smoothAlpha <= 1.0))
+    return model.emitError() << "smooth-alpha must be in [0, 1], got "
+                             << options.smoothAlpha;
   if (options.calibration.empty())
     return model.emitError()
            << "algorithm=" << algorithm
@@ -224,6 +230,13 @@ LogicalResult phiq::applyCalibratedPacking(
     const params::TensorRef *sumsq, *count;
   };
   std::vector<AwqInput> awqInputs;
+  // SmoothQuant: every linear's input abs-max, and where its scale folds.
+  struct SmoothInput {
+    size_t job;
+    std::optional<FoldTarget> target;
+    const params::TensorRef *absmax;
+  };
+  std::vector<SmoothInput> smoothInputs;
   for (size_t i = 0; i < jobs.size(); ++i) {
     PackJob &job = jobs[i];
     if (!readByLinears(job.op))
@@ -237,13 +250,21 @@ LogicalResult phiq::applyCalibratedPacking(
       plans[i].hessian = statistic(job, "hessian", {cols, cols}, "");
       failedAny |= !plans[i].hessian;
     }
-    if (!awq)
+    if (!awq && !smooth)
       continue;
     std::optional<FoldTarget> target = foldTarget(matmulInput(job.op), cols);
+    if (target && target->producerWeight &&
+        !jobOf.count(target->producerWeight))
+      target.reset(); // the producer stays float: nothing to fold into
+    if (smooth) {
+      const params::TensorRef *absmax = statistic(job, "in_absmax", {cols}, "");
+      failedAny |= !absmax;
+      if (absmax)
+        smoothInputs.push_back({i, target, absmax});
+      continue;
+    }
     if (!target)
       continue;
-    if (target->producerWeight && !jobOf.count(target->producerWeight))
-      continue; // the producer stays float: nothing to fold the scale into
     const params::TensorRef *sumsq = statistic(job, "in_sumsq", {cols}, "");
     const params::TensorRef *count =
         statistic(job, "count", {1}, "", /*scalar=*/true);
@@ -253,6 +274,34 @@ LogicalResult phiq::applyCalibratedPacking(
   }
   if (failedAny)
     return failure();
+
+  // Divides the producer of a linear's input by `scales`: the norm weight
+  // (rewritten as f32 into the output store) or rows of the producing
+  // linear (applied when that weight is packed).
+  auto fold = [&](FoldTarget target, PackJob &job,
+                  llvm::ArrayRef<float> scales) -> LogicalResult {
+    const int64_t cols = job.shape.back();
+    if (target.normWeight) {
+      auto norm = mlir::phiq_ir::loadWeightFloats(target.normWeight);
+      if (!norm)
+        return target.normWeight.emitError()
+               << llvm::toString(norm.takeError());
+      for (int64_t c = 0; c < cols; ++c)
+        (*norm)[c] /= scales[c];
+      std::string name = algorithm + "." + job.name + ".input_scale_folded";
+      if (auto param = dyn_cast<ParamAttr>(target.normWeight.getValue()))
+        name = param.getKey().str();
+      floats.push_back({target.normWeight, name, std::move(*norm)});
+      return success();
+    }
+    JobPlan &producer = plans[jobOf[target.producerWeight]];
+    const int64_t producerRows = target.producerWeight.getType().getShape()[0];
+    if (producer.rowScale.empty())
+      producer.rowScale.assign(static_cast<size_t>(producerRows), 1.0f);
+    for (int64_t c = 0; c < cols; ++c)
+      producer.rowScale[target.firstRow + c] /= scales[c];
+    return success();
+  };
 
   // AWQ: every scale from the original weights and statistics, so the
   // order of the folds does not matter (row scales commute with column
@@ -293,25 +342,37 @@ LogicalResult phiq::applyCalibratedPacking(
     plans[in.job].columnScale = found->scales;
     for (int64_t c = 0; c < cols; ++c)
       plans[in.job].importance[c] /= found->scales[c] * found->scales[c];
-    if (in.target.normWeight) {
-      auto norm = mlir::phiq_ir::loadWeightFloats(in.target.normWeight);
-      if (!norm)
-        return in.target.normWeight.emitError()
-               << llvm::toString(norm.takeError());
-      for (int64_t c = 0; c < cols; ++c)
-        (*norm)[c] /= found->scales[c];
-      std::string name = "awq." + job.name + ".input_scale_folded";
-      if (auto param = dyn_cast<ParamAttr>(in.target.normWeight.getValue()))
-        name = param.getKey().str();
-      floats.push_back({in.target.normWeight, name, std::move(*norm)});
-    } else {
-      JobPlan &producer = plans[jobOf[in.target.producerWeight]];
-      const int64_t producerRows = in.target.producerWeight.getType().getShape()[0];
-      if (producer.rowScale.empty())
-        producer.rowScale.assign(static_cast<size_t>(producerRows), 1.0f);
-      for (int64_t c = 0; c < cols; ++c)
-        producer.rowScale[in.target.firstRow + c] /= found->scales[c];
+    if (failed(fold(in.target, job, found->scales)))
+      return failure();
+  }
+
+  // SmoothQuant: s = max|x|^alpha / max|W|^(1 - alpha) per input channel
+  // (from the original weights, as AWQ's), folded the same way; a linear
+  // with nowhere to fold keeps s = 1. Its static input range is then the
+  // largest |x_c| / s_c.
+  for (SmoothInput &in : smoothInputs) {
+    PackJob &job = jobs[in.job];
+    const int64_t cols = job.shape.back();
+    const int64_t rows = job.op.getType().getNumElements() / cols;
+    std::vector<float> absmax = floatsOf(in.absmax);
+    std::vector<float> scales(static_cast<size_t>(cols), 1.0f);
+    if (in.target) {
+      auto weight = mlir::phiq_ir::loadWeightFloats(job.op);
+      if (!weight)
+        return job.op.emitError() << "tensor '" << job.name
+                                  << "': " << llvm::toString(weight.takeError());
+      std::vector<float> weightMax(static_cast<size_t>(cols));
+      quant::columnAbsMax(*weight, rows, cols, weightMax);
+      quant::smoothQuantScales(absmax, weightMax, options.smoothAlpha, scales);
+      plans[in.job].columnScale = scales;
+      if (failed(fold(*in.target, job, scales)))
+        return failure();
     }
+    float range = 0.0f;
+    for (int64_t c = 0; c < cols; ++c)
+      range = std::max(range, absmax[c] / scales[c]);
+    if (options.activationAbsMax)
+      (*options.activationAbsMax)[job.op] = range;
   }
 
   for (size_t i = 0; i < jobs.size(); ++i) {

@@ -16,7 +16,9 @@
 // `up` rows divided by s, and an attention's input linear its `v` rows
 // when every query head has its own key/value head (no GQA sharing; else
 // the linear is not scaled, as AWQ does). A linear whose input comes from
-// anything else keeps s = 1.
+// anything else keeps s = 1. `smoothquant` folds SmoothQuant's scales
+// (from `<key>.in_absmax`) the same way and reports each linear's static
+// input range.
 //
 //===----------------------------------------------------------------------===//
 #ifndef PHIQ_PASSES_CALIBRATEDPACKING_H
@@ -26,15 +28,21 @@
 
 #include "phiq/Quant/GPTQ.h"
 
+#include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/StringRef.h"
 
 namespace phiq {
 
 struct CalibratedOptions {
-  /// rtn, gptq, awq or awq+gptq.
+  /// rtn, gptq, awq, awq+gptq or smoothquant.
   std::string algorithm;
   std::string calibration;
   quant::GPTQOptions gptq;
+  /// SmoothQuant's migration strength alpha.
+  double smoothAlpha = 0.5;
+  /// smoothquant: receives, per linear weight, the largest |x_c| / s_c of
+  /// its (smoothed) input on the calibration data.
+  llvm::DenseMap<mlir::Operation *, float> *activationAbsMax = nullptr;
 };
 
 /// For anything but rtn: checks the options, opens the calibration store,

@@ -159,6 +159,25 @@ def QuantizeONNX : Pass<"phiq-quantize-onnx", "mlir::ModuleOp"> {
     `DequantizeLinear(axis=0)` in front of the MatMul. It is always
     symmetric; `block-size` and `symmetric` do not apply.
 
+    `activations=dynamic` (with `qdq=true`) quantizes the input of every
+    linear and of the lm_head with such a weight at run time as well
+    (`phiq.quantize_activation "dynamic"`: ONNX's DynamicQuantizeLinear,
+    per tensor, uint8, as onnxruntime.quantization's quantize_dynamic
+    does); phi-run then multiplies with integer sums, and the ONNX writer
+    emits DynamicQuantizeLinear + MatMulInteger + a float rescale. MoE
+    experts keep float activations.
+
+    `algorithm=smoothquant` (SmoothQuant, Xiao et al. 2022) migrates
+    activation outliers into the weights first: per input channel
+    s_j = max|x_j|^alpha / max|W_j|^(1-alpha) (`smooth-alpha`, default 0.5,
+    from the calibration store's `<key>.in_absmax`), W diag(s) is
+    quantized, and x / s is folded into the producer of x exactly as AWQ
+    folds (the rms_norm weight, the `up` rows before a GLU, the `v` rows
+    before an attention without shared heads; elsewhere s = 1).
+    `activations=static` then quantizes every such linear's input with a
+    fixed per-tensor uint8 scale and zero point covering the calibrated
+    range [-m, m], m = max_j max|x_j| / s_j (ONNX QuantizeLinear).
+
     As in `--phiq-quantize-weights`, the quantization is deferred
     (`phiq.quantize`, packed by whoever reads it) unless `output` names a
     safetensors file to pack into now.
@@ -204,10 +223,18 @@ def QuantizeONNX : Pass<"phiq-quantize-onnx", "mlir::ModuleOp"> {
     Option<"output", "output", "std::string", /*default=*/"\"\"",
            "safetensors file that receives the packed weights (empty: "
            "leave the quantization deferred)">,
+    Option<"activations", "activations", "std::string",
+           /*default=*/"\"none\"",
+           "none (float activations), dynamic (per-tensor uint8 at run "
+           "time) or static (per-tensor uint8 with calibrated ranges; needs "
+           "algorithm=smoothquant); both need qdq=true">,
+    Option<"smoothAlpha", "smooth-alpha", "double", /*default=*/"0.5",
+           "SmoothQuant's migration strength alpha in [0, 1]">,
     Option<"algorithm", "algorithm", "std::string", /*default=*/"\"rtn\"",
            "rtn (round to nearest, with the format's own scale search), "
            "gptq (error compensation), awq (activation-aware channel "
-           "scales folded into the preceding op) or awq+gptq; all but rtn "
+           "scales folded into the preceding op), awq+gptq or smoothquant "
+           "(W8A8 smoothing scales, folded the same way); all but rtn "
            "need calibration= and output=">,
     Option<"calibration", "calibration", "std::string", /*default=*/"\"\"",
            "calibration side store (safetensors with <weight>.hessian)">,
@@ -228,6 +255,8 @@ def QuantizeONNX : Pass<"phiq-quantize-onnx", "mlir::ModuleOp"> {
     Statistic<"numQuantized", "quantized-tensors", "tensors quantized">,
     Statistic<"numKept", "kept-float", "tensors kept float (rows do not fit)">,
     Statistic<"packedBytes", "packed-bytes", "bytes of packed weights">,
+    Statistic<"numActivations", "quantized-activations",
+              "linear inputs quantized (activations=dynamic)">,
   ];
   let dependentDialects = ["mlir::phi::PhiDialect", "mlir::phiq_ir::PhiQDialect"];
 }

@@ -14,6 +14,8 @@
 #include "passes/SingleModel.h"
 
 #include "dialects/Phi/PhiOps.h"
+#include "dialects/PhiQ/PhiQOps.h"
+#include "phiq/Quant/ActivationQuant.h"
 #include "phiq/Quant/BlockFormat.h"
 
 namespace phiq {
@@ -61,14 +63,80 @@ struct QuantizeONNX : ::phiq::impl::QuantizeONNXBase<QuantizeONNX> {
     options.gptq.damp = gptqDamp;
     options.gptq.actOrder = gptqActOrder;
     options.gptq.block = gptqBlock;
+    options.smoothAlpha = smoothAlpha;
+    options.activationAbsMax = &activationAbsMax;
     return ::phiq::applyCalibratedPacking(model, jobs, options, output,
                                           "--phiq-quantize-onnx", floats);
   }
+
+  /// Puts a phiq.quantize_activation in front of every linear and lm_head
+  /// whose weight is QDQ8_CHANNEL: dynamic, or static with the uint8 scale
+  /// and zero point of the calibrated range [-m, m].
+  LogicalResult quantizeActivations(ModelOp model) {
+    bool missing = false;
+    model.walk([&](Operation *op) {
+      if (!isa<LinearOp, LmHeadOp>(op))
+        return;
+      auto dequantize =
+          op->getOperand(1).getDefiningOp<mlir::phiq_ir::DequantizeOp>();
+      if (!dequantize || dequantize.getInput()
+                                 .getType()
+                                 .getScheme()
+                                 .getBlockFormat() !=
+                             quant::BlockFormat::QDQ8_CHANNEL)
+        return;
+      OpBuilder builder(op);
+      Value input = op->getOperand(0);
+      FloatAttr scale;
+      IntegerAttr zeroPoint;
+      if (activations == "static") {
+        auto deferred = dequantize.getInput()
+                            .getDefiningOp<mlir::phiq_ir::QuantizeOp>();
+        Operation *weight =
+            deferred ? deferred.getInput().getDefiningOp() : nullptr;
+        auto range = activationAbsMax.find(weight);
+        if (range == activationAbsMax.end()) {
+          op->emitError() << "no calibrated input range for this linear "
+                             "(its weight has no statistics in the "
+                             "calibration store)";
+          missing = true;
+          return;
+        }
+        quant::ActivationQuantParams params =
+            quant::rangeQuantParamsU8(-range->second, range->second);
+        scale = builder.getF32FloatAttr(params.scale);
+        zeroPoint = builder.getI64IntegerAttr(params.zeroPoint);
+      }
+      auto quantized = builder.create<mlir::phiq_ir::QuantizeActivationOp>(
+          op->getLoc(), input.getType(), input,
+          builder.getStringAttr(activations), scale, zeroPoint);
+      op->setOperand(0, quantized.getResult());
+      ++numActivations;
+    });
+    return failure(missing);
+  }
+
+  /// algorithm=smoothquant's static input ranges, by weight op.
+  llvm::DenseMap<Operation *, float> activationAbsMax;
 
   LogicalResult quantizeModel(ModelOp model) {
     if (scales != "f32" && scales != "f16")
       return model.emitError() << "scales must be f32 or f16, got '" << scales
                                << "'";
+    if (activations != "none" && activations != "dynamic" &&
+        activations != "static")
+      return model.emitError()
+             << "activations must be none, dynamic or static, got '"
+             << activations << "'";
+    if (activations == "static" && algorithm != "smoothquant")
+      return model.emitError()
+             << "activations=static takes its ranges from SmoothQuant's "
+                "calibration: it needs algorithm=smoothquant";
+    if (activations != "none" && !qdq)
+      return model.emitError()
+             << "activations=" << activations
+             << " quantizes the inputs of int8 per-channel weights: it needs "
+                "qdq=true";
     if (qdq && (bits != 8 || scales != "f32"))
       return model.emitError()
              << "qdq=true is per-channel symmetric int8 with f32 scales: it "
@@ -129,6 +197,8 @@ struct QuantizeONNX : ::phiq::impl::QuantizeONNXBase<QuantizeONNX> {
     numQuantized += quantized.size();
     for (const ::phiq::PackJob &job : jobs)
       packedBytes += job.bytes;
+    if (activations != "none" && failed(quantizeActivations(model)))
+      return failure();
     std::string importance = ::phiq::importanceFileFor(model, imatrix);
     if (!importance.empty() &&
         failed(::phiq::attachImportance(model, importance, jobs, quantized)))

@@ -11,6 +11,8 @@
 
 #include "mlir/IR/Builders.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::phiq_ir;
 
@@ -170,3 +172,36 @@ LogicalResult EmbeddingOp::verify() {
 
 #define GET_OP_CLASSES
 #include "dialects/PhiQ/PhiQOps.cpp.inc"
+
+LogicalResult QuantizeActivationOp::verify() {
+  if (getMode() != "dynamic" && getMode() != "static")
+    return emitOpError() << "mode must be \"dynamic\" or \"static\", got \""
+                         << getMode() << "\"";
+  if (isDynamic()) {
+    if (getScaleAttr() || getZeroPointAttr())
+      return emitOpError("a dynamic quantization computes its scale and zero "
+                         "point at run time; remove scale and zero_point");
+  } else {
+    if (!getScaleAttr() || !getZeroPointAttr())
+      return emitOpError("a static quantization needs a scale and a "
+                         "zero_point");
+    const float scale = getScaleAttr().getValue().convertToFloat();
+    if (!(scale > 0.0f) || !std::isfinite(scale))
+      return emitOpError() << "scale must be positive and finite, got "
+                           << scale;
+    const int64_t zp = getZeroPointAttr().getInt();
+    if (zp < 0 || zp > 255)
+      return emitOpError() << "zero_point " << zp
+                           << " is outside uint8's [0, 255]";
+  }
+  for (OpOperand &use : getResult().getUses()) {
+    Operation *user = use.getOwner();
+    if (!isa<phi::LinearOp, phi::LmHeadOp, LinearOp>(user) ||
+        use.getOperandNumber() != 0)
+      return emitOpError() << "quantized activations can only be the input "
+                              "of a linear or lm_head, not operand "
+                           << use.getOperandNumber() << " of "
+                           << user->getName();
+  }
+  return success();
+}

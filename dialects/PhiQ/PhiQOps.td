@@ -109,4 +109,37 @@ def PhiQ_EmbeddingOp : PhiQ_Op<"embedding", [Pure]> {
   let hasVerifier = 1;
 }
 
+def PhiQ_QuantizeActivationOp : PhiQ_Op<"quantize_activation",
+                                         [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "a linear's input rounded to uint8 codes (W8A8)";
+  let description = [{
+    The result is the input quantized to uint8 with one scale and zero point
+    for the whole tensor, x ~ (q - zero_point) * scale, and it may only feed
+    the input of `phi.linear`, `phi.lm_head` or `phiq.linear`: with a
+    `QDQ8_CHANNEL` weight the linear then multiplies the codes with integer
+    sums, as ONNX Runtime's MatMulInteger does (see
+    `phiq/Quant/ActivationQuant.h` for the exact arithmetic).
+
+    `"dynamic"`: ONNX's DynamicQuantizeLinear, the scale and zero point
+    computed at run time from the range of the values in the call (widened
+    to include 0), so they depend on which tokens are in one forward pass:
+    ```mlir
+    %q = phiq.quantize_activation "dynamic" %x : tensor<?x?x256xf32>
+    ```
+    `"static"`: QuantizeLinear with a calibrated scale and zero point:
+    ```mlir
+    %q = phiq.quantize_activation "static" %x {scale = 0.0123 : f32, zero_point = 128 : i64} : tensor<?x?x256xf32>
+    ```
+  }];
+  let arguments = (ins TensorRankOf<[F32], [3]>:$input, StrAttr:$mode,
+                       OptionalAttr<F32Attr>:$scale,
+                       OptionalAttr<I64Attr>:$zero_point);
+  let results = (outs TensorRankOf<[F32], [3]>:$result);
+  let assemblyFormat = "$mode $input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    bool isDynamic() { return getMode() == "dynamic"; }
+  }];
+}
+
 #endif // PHIQ_OPS_TD

@@ -12,6 +12,7 @@
 #include "dialects/Phi/PhiParams.h"
 #include "dialects/PhiQ/PackWeight.h"
 #include "dialects/PhiQ/PhiQOps.h"
+#include "phiq/Quant/ActivationQuant.h"
 #include "phiq/Quant/ActivationRounding.h"
 #include "phiq/Quant/BlockFormat.h"
 #include "phiq/Quant/Fp16.h"
@@ -208,6 +209,47 @@ void runExperts(MoeExpertsOp op,
 }
 
 
+/// phi.linear / phi.lm_head of a phiq.quantize_activation: the input
+/// rounded to uint8 with one scale and zero point for the whole call (all
+/// rows, even when only the last row of each `lastEvery` tokens is
+/// multiplied, as a graph computing every row would), then integer sums
+/// against a QDQ8_CHANNEL weight's codes (ORT's MatMulInteger), or against
+/// a float weight the dequantized codes.
+void quantizedLinear(mlir::phiq_ir::QuantizeActivationOp op,
+                     const Executor::Int8Rows *codes, const float *floatWeight,
+                     const Buffer &in, Buffer &out, int64_t lastEvery) {
+  namespace q = ::phiq::quant;
+  q::ActivationQuantParams params;
+  if (op.isDynamic()) {
+    params = q::dynamicQuantParamsU8(in.data);
+  } else {
+    params.scale = op.getScaleAttr().getValue().convertToFloat();
+    params.zeroPoint = int32_t(op.getZeroPointAttr().getInt());
+  }
+  const int64_t k = in.cols, n = out.cols, rows = out.rows;
+  std::vector<uint8_t> a(size_t(rows * k));
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t src = lastEvery ? (r + 1) * lastEvery - 1 : r;
+    q::quantizeU8(llvm::ArrayRef<float>(in.data.data() + src * k, size_t(k)),
+                  params, llvm::MutableArrayRef<uint8_t>(a.data() + r * k,
+                                                         size_t(k)));
+  }
+  if (codes) {
+    parallelFor(n, 16, [&](int64_t begin, int64_t end) {
+      q::matmulU8S8(a.data(), rows, k, params,
+                    codes->codes.data() + begin * k,
+                    codes->scales.data() + begin, end - begin,
+                    out.data.data() + begin, n);
+    });
+    return;
+  }
+  std::vector<float> x(a.size());
+  for (size_t i = 0; i < a.size(); ++i)
+    x[i] = float(int32_t(a[i]) - params.zeroPoint) * params.scale;
+  matmulTransB(x.data(), k, floatWeight, nullptr, out.data.data(), n, rows, n,
+               k);
+}
+
 } // namespace
 
 KVCache::KVCache(const Executor &executor) {
@@ -283,6 +325,20 @@ llvm::Expected<std::unique_ptr<Executor>> Executor::create(ModelOp model,
         ::phiq::quant::dequantize(blocksType.getScheme().getBlockFormat(),
                                   blocks, blocksType.getNumRows(),
                                   blocksType.getRowLength(), out);
+        if (blocksType.getScheme().getBlockFormat() ==
+            ::phiq::quant::BlockFormat::QDQ8_CHANNEL) {
+          // Rows of {f32 scale; int8 codes}: kept apart for integer sums.
+          const int64_t rowsN = blocksType.getNumRows(),
+                        cols = blocksType.getRowLength();
+          Int8Rows &rows = exec->int8Weights[op->getResult(0)];
+          rows.codes.resize(size_t(rowsN * cols));
+          rows.scales.resize(size_t(rowsN));
+          for (int64_t r = 0; r < rowsN; ++r) {
+            const uint8_t *row = blocks.data() + r * (cols + 4);
+            std::memcpy(&rows.scales[size_t(r)], row, 4);
+            std::memcpy(rows.codes.data() + r * cols, row + 4, size_t(cols));
+          }
+        }
       }
     } else if (auto attn = dyn_cast<AttentionOp>(op)) {
       exec->attentionIndex[op] = exec->attentionOps.size();
@@ -297,8 +353,12 @@ llvm::Expected<std::unique_ptr<Executor>> Executor::create(ModelOp model,
       exec->flopsPerToken += topK * 3 * 2 * featuresOf(experts.getInput()) *
                              experts.getIntermediateSize();
     }
-    for (Value operand : op->getOperands())
+    for (Value operand : op->getOperands()) {
       exec->lastUser[operand] = op;
+      // A linear reads the float input of its activation quantization.
+      if (auto qa = operand.getDefiningOp<mlir::phiq_ir::QuantizeActivationOp>())
+        exec->lastUser[qa.getInput()] = op;
+    }
     if (isa<LinearOp, LmHeadOp, mlir::phiq_ir::LinearOp>(op)) {
       exec->flopsPerToken +=
           2 * featuresOf(op->getOperand(0)) * featuresOf(op->getResult(0));
@@ -383,8 +443,10 @@ Error Executor::forward(ArrayRef<int32_t> tokens, int64_t batch,
   Block &body = model.getBody().front();
   for (Operation &opRef : body) {
     Operation *op = &opRef;
+    // Activation quantization happens inside the linear that reads it.
     if (isa<WeightOp, mlir::phiq_ir::PackedWeightOp, mlir::phiq_ir::QuantizeOp,
-            mlir::phiq_ir::DequantizeOp>(op))
+            mlir::phiq_ir::DequantizeOp, mlir::phiq_ir::QuantizeActivationOp>(
+            op))
       continue;
     if (isa<EmbeddingOp, mlir::phiq_ir::EmbeddingOp>(op)) {
       Buffer &out = alloc(op->getResult(0), rows);
@@ -409,6 +471,10 @@ Error Executor::forward(ArrayRef<int32_t> tokens, int64_t batch,
     } else if (isa<LinearOp, LmHeadOp, mlir::phiq_ir::LinearOp>(op)) {
       Value input = op->getOperand(0), w = op->getOperand(1);
       Value bias = op->getNumOperands() > 2 ? op->getOperand(2) : Value();
+      auto quantized =
+          input.getDefiningOp<mlir::phiq_ir::QuantizeActivationOp>();
+      if (quantized)
+        input = quantized.getInput();
       Buffer &in = values[input];
       if (linearInputObserver) {
         Value observed = w;
@@ -418,6 +484,24 @@ Error Executor::forward(ArrayRef<int32_t> tokens, int64_t batch,
       }
       bool onlyLast = lastOnly && isa<LmHeadOp>(op);
       Buffer &out = alloc(op->getResult(0), onlyLast ? batch : in.rows);
+      if (quantized) {
+        Value packed = w;
+        if (auto dequantize = w.getDefiningOp<mlir::phiq_ir::DequantizeOp>())
+          packed = dequantize.getInput();
+        auto codes = int8Weights.find(packed);
+        quantizedLinear(quantized,
+                        codes == int8Weights.end() ? nullptr : &codes->second,
+                        weight(w), in, out, onlyLast ? newTokens : 0);
+        if (const float *b = weight(bias))
+          for (int64_t r = 0; r < out.rows; ++r)
+            add(out.row(r), b, out.row(r), out.cols);
+        for (Value operand : op->getOperands())
+          if (lastUser.lookup(operand) == op)
+            values.erase(operand);
+        if (lastUser.lookup(input) == op)
+          values.erase(input);
+        continue;
+      }
       // llama.cpp arithmetic: multiply rounded copies of the activations.
       Buffer rounded;
       if (options.llamaCppArithmetic &&

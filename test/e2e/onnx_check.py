@@ -3,6 +3,7 @@
 
 usage:
   onnx_check.py ppl DIR TOKENS.i32 PHI_RUN_JSON TOLERANCE [--prefill P | --no-decode]
+                   [--stepped-reference PHI_RUN_JSON]
   onnx_check.py generate DIR PHI_RUN_JSON [--recompute-past N]
   onnx_check.py genai DIR PHI_RUN_JSON
 
@@ -11,6 +12,10 @@ predicts t+1, no BOS, as phi-run eval) twice: as one full-sequence pass,
 and as a prefill of P tokens followed by one token at a time through the
 KV cache (present.N fed back as past_key_values.N). Both perplexities must
 agree with phi-run eval's (its --json output) within TOLERANCE relative.
+With --stepped-reference JSON the decoded perplexity is compared with that
+phi-run eval output instead (phi-run eval --prefill P --chunk B, B = all
+windows): a model whose activations are quantized per tensor at run time
+depends on which tokens share a pass, so phi-run must make the same passes.
 (A window longer than longrope's original context is scored with the long
 factors at every position in one pass, but not when decoded step by step,
 so such windows are checked with --no-decode.)
@@ -129,6 +134,9 @@ def ppl(args):
             last = step[:, -1]
     stepped = math.exp(total / count)
 
+    if "--stepped-reference" in args:
+        # phi-run eval --prefill P --chunk <all windows>: the same passes.
+        reference = json.load(open(args[args.index("--stepped-reference") + 1]))
     ok &= check(f"prefill {prefill} + decode perplexity", stepped,
                 reference["perplexity"], tolerance)
     return ok

@@ -11,6 +11,7 @@
 // RUN: phi-opt %s --phiq-quantize-weights="type=Q4_0 pure=true algorithm=gptq gptq-act-order=true gptq-block=8 gptq-damp=0.1 calibration=%t/calib.safetensors output=%t/act.safetensors" -o /dev/null
 // RUN: %python %S/Inputs/compare_gptq.py Q4_0 %t/f32.safetensors %t/rtn.safetensors %t/act.safetensors %t/calib.safetensors | FileCheck %s --check-prefix=ERROR
 // RUN: phi-opt %s --phiq-quantize-onnx="algorithm=gptq calibration=%t/calib.safetensors output=%t/onnx.safetensors" | FileCheck %s --check-prefix=ONNX
+// RUN: phi-opt %s --phiq-quantize-onnx="bits=8 qdq=true algorithm=smoothquant activations=static quantize-lm-head=false calibration=%t/calib.safetensors output=%t/sq.safetensors" | FileCheck %s --check-prefix=SMOOTH
 
 // CHECK: phiq.packed_weight #phi.param<"quantized"::"inline.0"> {{.*}} -> !phiq.blocks<8x32, Q4_0>
 // CHECK: phiq.packed_weight #phi.param<"quantized"::"inline.2"> {{.*}} -> !phiq.blocks<96x32, Q4_0>
@@ -23,13 +24,23 @@
 // ONNX: phiq.packed_weight #phi.param<"quantized"::"inline.2"> {{.*}} -> !phiq.blocks<96x32, MNB4_G32_ASYM>
 // ONNX: phiq.packed_weight #phi.param<"quantized"::"inline.3"> {{.*}} -> !phiq.blocks<32x32, MNB4_G32_ASYM>
 
+// SmoothQuant W8A8: the norm weight is divided by s (a new f32 tensor in
+// the output store), both linears read a statically quantized input.
+// SMOOTH: %[[NW:.*]] = phi.weight #phi.param<"quantized"::"smoothquant.inline.2.input_scale_folded"> : tensor<32xf32>
+// SMOOTH: %[[N:.*]] = phi.rms_norm %{{.*}}, %[[NW]]
+// SMOOTH-NEXT: %[[Q:.*]] = phiq.quantize_activation "static" %[[N]] {scale = {{.*}} : f32, zero_point = {{[0-9]+}} : i64} : tensor<?x?x32xf32>
+// SMOOTH-NEXT: phi.linear %[[Q]]
+// SMOOTH: %[[A:.*]] = phi.attention
+// SMOOTH-NEXT: %[[QA:.*]] = phiq.quantize_activation "static" %[[A]]
+// SMOOTH-NEXT: phi.linear %[[QA]]
+
 // Option errors: each names what is missing.
 // RUN: not phi-opt %s --phiq-quantize-weights="type=Q4_0 algorithm=gptq output=%t/e1.safetensors" -o /dev/null 2>&1 | FileCheck %s --check-prefix=NOCAL
 // NOCAL: error: algorithm=gptq needs calibration=FILE, the side store --phiq-calibrate writes
 // RUN: not phi-opt %s --phiq-quantize-weights="type=Q4_0 algorithm=gptq calibration=%t/calib.safetensors" -o /dev/null 2>&1 | FileCheck %s --check-prefix=NOOUT
 // NOOUT: error: algorithm=gptq packs while --phiq-quantize-weights runs (it needs a whole tensor at once); give output=FILE
 // RUN: not phi-opt %s --phiq-quantize-onnx="algorithm=hqq calibration=%t/calib.safetensors output=%t/e2.safetensors" -o /dev/null 2>&1 | FileCheck %s --check-prefix=ALG
-// ALG: error: unknown algorithm 'hqq'; expected rtn, gptq, awq or awq+gptq
+// ALG: error: unknown algorithm 'hqq'; expected rtn, gptq, awq, awq+gptq or smoothquant
 // RUN: not phi-opt %s --phiq-quantize-weights="type=Q4_0 algorithm=gptq calibration=%t/none.safetensors output=%t/e3.safetensors" -o /dev/null 2>&1 | FileCheck %s --check-prefix=STORE
 // STORE: error: cannot read the calibration store: {{.*}}none.safetensors
 // RUN: not test -e %t/e1.safetensors

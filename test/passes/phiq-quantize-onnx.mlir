@@ -5,7 +5,12 @@
 // RUN: phi-translate --import-hf %models/phi4-mini-tiny | phi-opt --phiq-quantize-onnx="block-size=128" | FileCheck %s --check-prefix=TIED
 // RUN: phi-translate --import-hf %models/phi4-mini-tiny | phi-opt --phiq-quantize-onnx="quantize-lm-head=false" | FileCheck %s --check-prefix=TIEDFLOAT
 // RUN: phi-translate --import-hf %models/phi35-tiny | phi-opt --phiq-quantize-onnx="bits=8 qdq=true output=%t/qdq.safetensors" | FileCheck %s --check-prefix=QDQ
+// RUN: phi-translate --import-hf %models/phi35-tiny | phi-opt --phiq-quantize-onnx="bits=8 qdq=true activations=dynamic" | FileCheck %s --check-prefix=W8A8
 // RUN: phi-translate --import-hf %models/phi35-tiny -o %t/p.mlir
+// RUN: not phi-opt %t/p.mlir --phiq-quantize-onnx="activations=dynamic" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BADACTQDQ
+// RUN: not phi-opt %t/p.mlir --phiq-quantize-onnx="bits=8 qdq=true activations=per_token" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BADACT
+// RUN: not phi-opt %t/p.mlir --phiq-quantize-onnx="bits=8 qdq=true activations=static" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BADSTATIC
+// RUN: not phi-opt %t/p.mlir --phiq-quantize-onnx="bits=8 qdq=true algorithm=smoothquant smooth-alpha=1.5" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BADALPHA
 // RUN: not phi-opt %t/p.mlir --phiq-quantize-onnx="qdq=true" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BADQDQBITS
 // RUN: not phi-opt %t/p.mlir --phiq-quantize-onnx="bits=8 qdq=true scales=f16" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BADQDQSCALES
 // RUN: not phi-opt %t/p.mlir --phiq-quantize-onnx="bits=8 block-size=16" -o /dev/null 2>&1 | FileCheck %s --check-prefix=BADBLOCK
@@ -54,3 +59,16 @@
 // BADSCALES: error: scales must be f32 or f16, got 'bf16'
 // BADQDQBITS: error: qdq=true is per-channel symmetric int8 with f32 scales: it needs bits=8 and scales=f32, got bits=4 and scales=f32
 // BADQDQSCALES: error: qdq=true is per-channel symmetric int8 with f32 scales: it needs bits=8 and scales=f32, got bits=8 and scales=f16
+
+// activations=dynamic: every linear and the lm_head read their input
+// through a run-time uint8 quantization.
+// W8A8: %[[N:.*]] = phi.rms_norm
+// W8A8: %[[Q:.*]] = phiq.quantize_activation "dynamic" %[[N]] : tensor<?x?x256xf32>
+// W8A8-NEXT: phi.linear %[[Q]], %{{.*}} : (tensor<?x?x256xf32>, tensor<768x256xf32>) -> tensor<?x?x768xf32>
+// W8A8: phiq.dequantize %{{.*}} : !phiq.blocks<3520x256, QDQ8_CHANNEL>
+// W8A8-NEXT: %[[H:.*]] = phiq.quantize_activation "dynamic" %{{.*}} : tensor<?x?x256xf32>
+// W8A8-NEXT: phi.lm_head %[[H]], %{{.*}}
+// BADACTQDQ: error: activations=dynamic quantizes the inputs of int8 per-channel weights: it needs qdq=true
+// BADACT: error: activations must be none, dynamic or static, got 'per_token'
+// BADSTATIC: error: activations=static takes its ranges from SmoothQuant's calibration: it needs algorithm=smoothquant
+// BADALPHA: error: smooth-alpha must be in [0, 1], got 1.5

@@ -66,6 +66,12 @@ static cl::opt<int64_t> seqLen("seq-len", cl::desc("T, tokens per window"),
                                cl::init(256), cl::sub(evalCmd));
 static cl::opt<int64_t> chunk("chunk", cl::desc("windows per forward pass"),
                               cl::init(8), cl::sub(evalCmd));
+static cl::opt<int64_t> prefillTokens(
+    "prefill",
+    cl::desc("score as a runtime decodes: prefill this many tokens of each "
+             "window (--chunk windows per pass), then one token per pass "
+             "through the KV cache (0: one full-sequence pass)"),
+    cl::init(0), cl::sub(evalCmd));
 static cl::opt<std::string>
     logitsOut("logits-out",
               cl::desc("write window 0's logits [T, vocab] as float32 here"),
@@ -179,9 +185,15 @@ int runEval(rt::Executor &executor) {
 
   std::vector<float> firstLogits;
   auto start = std::chrono::steady_clock::now();
-  auto result = rt::evaluate(executor, tokens, windows, seqLen, chunk,
-                             logitsOut.empty() ? nullptr : &firstLogits,
-                             allLogits);
+  if (prefillTokens && !logitsOut.empty())
+    return fail("--logits-out needs the full-sequence pass (no --prefill)");
+  auto result =
+      prefillTokens
+          ? rt::evaluateDecoding(executor, tokens, windows, seqLen,
+                                 prefillTokens, chunk)
+          : rt::evaluate(executor, tokens, windows, seqLen, chunk,
+                         logitsOut.empty() ? nullptr : &firstLogits,
+                         allLogits);
   double seconds = std::chrono::duration<double>(
                        std::chrono::steady_clock::now() - start)
                        .count();
@@ -208,6 +220,8 @@ int runEval(rt::Executor &executor) {
   if (jsonOutput) {
     llvm::json::Object out{{"windows", windows},
                            {"seq_len", int64_t(seqLen)},
+                           {"prefill", int64_t(prefillTokens)},
+                           {"chunk", int64_t(chunk)},
                            {"predictions", result->predictions},
                            {"mean_nll", result->meanNll},
                            {"perplexity", result->perplexity},

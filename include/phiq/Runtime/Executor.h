@@ -124,6 +124,14 @@ public:
     linearInputObserver = std::move(observer);
   }
 
+  /// The int8 codes and per-row scales of QDQ8_CHANNEL weights (by the
+  /// packed value), which linears with quantized inputs multiply as
+  /// integers.
+  struct Int8Rows {
+    std::vector<int8_t> codes;
+    std::vector<float> scales;
+  };
+
 private:
   explicit Executor(mlir::phi::ModelOp model) : model(model) {}
   friend class KVCache;
@@ -134,6 +142,8 @@ private:
   int64_t flopsPerToken = 0;
   /// fp32 copies of every weight, by the phi.weight result that holds it.
   llvm::DenseMap<mlir::Value, std::vector<float>> weights;
+  /// QDQ8_CHANNEL weights' codes by the packed value (see Int8Rows).
+  llvm::DenseMap<mlir::Value, Int8Rows> int8Weights;
   llvm::DenseMap<mlir::Operation *, unsigned> routeIndex;
   std::vector<std::vector<int64_t>> routing;
   RoutingObserver routingObserver;

@@ -37,6 +37,18 @@ llvm::Expected<EvalResult> evaluate(Executor &executor,
                                     std::vector<float> *logitsOfFirst = nullptr,
                                     bool allLogits = false);
 
+/// The same score computed the way a runtime decodes: each chunk of
+/// `chunk` sequences is prefilled with its first `prefill` tokens in one
+/// forward pass, then fed one token per pass through the KV cache. The
+/// float model gives the full pass's figure up to rounding; a model with
+/// dynamically quantized activations does not (its ranges span the tokens
+/// of one pass), and this is the protocol that predicts a runtime driven
+/// the same way.
+llvm::Expected<EvalResult> evaluateDecoding(Executor &executor,
+                                            llvm::ArrayRef<int32_t> tokens,
+                                            int64_t sequences, int64_t seqLen,
+                                            int64_t prefill, int64_t chunk);
+
 struct SamplingOptions {
   /// 0 means greedy (argmax).
   double temperature = 0;

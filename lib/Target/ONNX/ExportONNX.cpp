@@ -85,6 +85,11 @@ private:
   Error emitOp(Operation *op);
   Expected<std::string> linear(Operation *op, Value input, Value weight,
                                Value bias);
+  /// x W^T for a phiq.quantize_activation input and a QDQ8_CHANNEL weight:
+  /// (Dynamic)QuantizeLinear, MatMulInteger, then the float rescale.
+  Expected<std::string> integerLinear(Operation *op,
+                                      mlir::phiq_ir::QuantizeActivationOp input,
+                                      Operation *data);
   /// The initializer holding `weight` as floats of `type`, in its own
   /// layout.
   Expected<std::string> floatWeight(Value weight, int32_t type);
@@ -157,13 +162,85 @@ Expected<std::string> DecoderEmitter::floatWeight(Value weight,
   return name;
 }
 
+Expected<std::string>
+DecoderEmitter::integerLinear(Operation *op,
+                              mlir::phiq_ir::QuantizeActivationOp quantized,
+                              Operation *data) {
+  std::optional<quant::BlockFormat> format = packedFormat(data);
+  if (format != quant::BlockFormat::QDQ8_CHANNEL ||
+      weightShape(data).size() != 2)
+    return fail("'" + scopeOf(op) + "': quantized activations need an int8 "
+                "per-channel weight (--phiq-quantize-onnx=\"bits=8 qdq=true\"), "
+                "but weight '" + weightName(data) + "' is not one");
+  if (act != kFloat)
+    return fail("'" + scopeOf(op) + "': quantized activations are exported "
+                "from fp32 activations only (DynamicQuantizeLinear and "
+                "QuantizeLinear read float)");
+  // MatMulInteger's B is [K, N]. The codes are stored as uint8 with zero
+  // point 128 (the same integers as int8 with zero point 0): ORT's u8 x s8
+  // kernel on CPUs without VNNI sums pairs of products in saturating int16
+  // (255 * 127 * 2 overflows), its u8 x u8 kernel widens first and is exact.
+  const int64_t rows = weightShape(data)[0], cols = weightShape(data)[1];
+  std::string base = weightName(data);
+  std::string qweight = base + ".u8_t", scales = base + ".w_scale",
+              zeroPoints = base + ".w_zero_point";
+  auto key = std::make_pair(data, -3);
+  if (!weightNames.count(key)) {
+    auto split = splitQDQChannel(data);
+    if (!split)
+      return split.takeError();
+    std::vector<uint8_t> transposed(size_t(rows * cols));
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c)
+        transposed[size_t(c * rows + r)] =
+            uint8_t(int32_t(int8_t(split->codes[size_t(r * cols + c)])) + 128);
+    if (Error e = b.addWeight(qweight, kUInt8, {cols, rows}, transposed))
+      return std::move(e);
+    if (Error e = b.addWeight(scales, kFloat, {rows},
+                              encodeFloats(split->scales, kFloat)))
+      return std::move(e);
+    if (Error e = b.addWeight(zeroPoints, kUInt8, {rows},
+                              std::vector<uint8_t>(size_t(rows), 128)))
+      return std::move(e);
+    weightNames[key] = qweight;
+  }
+  std::string x = names.lookup(quantized.getInput());
+  std::string xq, xScale, xZeroPoint;
+  if (quantized.isDynamic()) {
+    Node node = b.add("DynamicQuantizeLinear", {x}, 3);
+    xq = node.out(0);
+    xScale = node.out(1);
+    xZeroPoint = node.out(2);
+  } else {
+    xScale = b.constScalar(quantized.getScaleAttr().getValue().convertToFloat(),
+                           kFloat);
+    xZeroPoint = base + ".x_zero_point";
+    if (Error e = b.addWeight(
+            xZeroPoint, kUInt8, {},
+            {uint8_t(quantized.getZeroPointAttr().getInt())}))
+      return std::move(e);
+    xq = b.add("QuantizeLinear", {x, xScale, xZeroPoint});
+  }
+  std::string sums =
+      b.add("MatMulInteger", {xq, qweight, xZeroPoint, zeroPoints});
+  std::string scale = b.add("Mul", {xScale, scales});
+  return b.add("Mul", {b.add("Cast", {sums}).attr("to", int64_t(kFloat)),
+                       scale});
+}
+
 Expected<std::string> DecoderEmitter::linear(Operation *op, Value input,
                                              Value weight, Value bias) {
   Operation *data = weightDataOp(weight);
   std::optional<quant::BlockFormat> format = packedFormat(data);
   std::string x = names.lookup(input);
   std::string y;
-  if (std::optional<NBitsShape> nbits = nbitsShape(data)) {
+  if (auto quantized =
+          input.getDefiningOp<mlir::phiq_ir::QuantizeActivationOp>()) {
+    auto product = integerLinear(op, quantized, data);
+    if (!product)
+      return product.takeError();
+    y = *product;
+  } else if (std::optional<NBitsShape> nbits = nbitsShape(data)) {
     auto key = std::make_pair(data, -1);
     std::string qweight = weightName(data) + ".qweight";
     std::string scales = weightName(data) + ".scales";
@@ -288,7 +365,8 @@ Expected<std::string> DecoderEmitter::linear(Operation *op, Value input,
 
 Error DecoderEmitter::emitOp(Operation *op) {
   if (isa<WeightOp, mlir::phiq_ir::PackedWeightOp, mlir::phiq_ir::QuantizeOp,
-          mlir::phiq_ir::DequantizeOp>(op))
+          mlir::phiq_ir::DequantizeOp, mlir::phiq_ir::QuantizeActivationOp>(
+          op))
     return Error::success(); // read where used
   b.setScope(scopeOf(op));
   if (isa<EmbeddingOp, mlir::phiq_ir::EmbeddingOp>(op)) {

@@ -245,3 +245,52 @@ func.func @importance_without_file(%w: tensor<4x32xf32>) {
   %p = phiq.quantize %w {importance = "k"} : tensor<4x32xf32> -> !phiq.blocks<4x32, Q8_0>
   return
 }
+
+// -----
+
+func.func @activation_mode(%x: tensor<?x?x64xf32>) {
+  // expected-error@+1 {{mode must be "dynamic" or "static", got "per_token"}}
+  %q = phiq.quantize_activation "per_token" %x : tensor<?x?x64xf32>
+  return
+}
+
+// -----
+
+func.func @activation_dynamic_scale(%x: tensor<?x?x64xf32>) {
+  // expected-error@+1 {{a dynamic quantization computes its scale and zero point at run time; remove scale and zero_point}}
+  %q = phiq.quantize_activation "dynamic" %x {scale = 0.5 : f32} : tensor<?x?x64xf32>
+  return
+}
+
+// -----
+
+func.func @activation_static_needs_scale(%x: tensor<?x?x64xf32>) {
+  // expected-error@+1 {{a static quantization needs a scale and a zero_point}}
+  %q = phiq.quantize_activation "static" %x {scale = 0.5 : f32} : tensor<?x?x64xf32>
+  return
+}
+
+// -----
+
+func.func @activation_static_scale(%x: tensor<?x?x64xf32>) {
+  // expected-error@+1 {{scale must be positive and finite, got 0}}
+  %q = phiq.quantize_activation "static" %x {scale = 0.0 : f32, zero_point = 0 : i64} : tensor<?x?x64xf32>
+  return
+}
+
+// -----
+
+func.func @activation_static_zero_point(%x: tensor<?x?x64xf32>) {
+  // expected-error@+1 {{zero_point 256 is outside uint8's [0, 255]}}
+  %q = phiq.quantize_activation "static" %x {scale = 0.5 : f32, zero_point = 256 : i64} : tensor<?x?x64xf32>
+  return
+}
+
+// -----
+
+func.func @activation_user(%x: tensor<?x?x64xf32>, %w: tensor<64x64xf32>) {
+  // expected-error@+1 {{quantized activations can only be the input of a linear or lm_head, not operand 1 of phi.add}}
+  %q = phiq.quantize_activation "dynamic" %x : tensor<?x?x64xf32>
+  %y = phi.add %x, %q : tensor<?x?x64xf32>
+  return
+}

@@ -148,3 +148,18 @@ phi.model @importance attributes {config = #phi.config<architecture = "Phi3ForCa
   %l = phi.lm_head %a, %t : (tensor<?x?x64xf32>, tensor<8x64xf32>) -> tensor<?x?x8xf32>
   phi.output %l : tensor<?x?x8xf32>
 }
+
+// W8A8: a linear's input quantized dynamically (DynamicQuantizeLinear) or
+// with a calibrated scale and zero point.
+// CHECK-LABEL: func.func @quantize_activation
+// CHECK: %[[D:.*]] = phiq.quantize_activation "dynamic" %{{.*}} : tensor<?x?x64xf32>
+// CHECK: phi.linear %[[D]], %{{.*}} : (tensor<?x?x64xf32>, tensor<8x64xf32>) -> tensor<?x?x8xf32>
+// CHECK: %[[S:.*]] = phiq.quantize_activation "static" %{{.*}} {scale = 1.250000e-01 : f32, zero_point = 128 : i64} : tensor<?x?x64xf32>
+// CHECK: phi.lm_head %[[S]], %{{.*}} : (tensor<?x?x64xf32>, tensor<8x64xf32>) -> tensor<?x?x8xf32>
+func.func @quantize_activation(%x: tensor<?x?x64xf32>, %w: tensor<8x64xf32>) -> (tensor<?x?x8xf32>, tensor<?x?x8xf32>) {
+  %d = phiq.quantize_activation "dynamic" %x : tensor<?x?x64xf32>
+  %y = phi.linear %d, %w : (tensor<?x?x64xf32>, tensor<8x64xf32>) -> tensor<?x?x8xf32>
+  %s = phiq.quantize_activation "static" %x {scale = 0.125 : f32, zero_point = 128 : i64} : tensor<?x?x64xf32>
+  %l = phi.lm_head %s, %w : (tensor<?x?x64xf32>, tensor<8x64xf32>) -> tensor<?x?x8xf32>
+  return %y, %l : tensor<?x?x8xf32>, tensor<?x?x8xf32>
+}
