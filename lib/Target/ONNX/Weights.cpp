@@ -143,8 +143,11 @@ std::optional<NBitsShape> phiq::onnx::nbitsShape(Operation *op) {
     return std::nullopt;
   ArrayRef<int64_t> shape = weightShape(op);
   NBitsShape out;
-  out.n = shape.front();
   out.k = shape.back();
+  // Every row: a stacked [E, out, in] weight has E * out of them.
+  out.n = 1;
+  for (int64_t d : shape.drop_back())
+    out.n *= d;
   if (auto layout = quant::matMulNBitsLayout(*format)) {
     out.bits = layout->bits;
     out.blockSize = layout->blockSize;
@@ -158,7 +161,7 @@ std::optional<NBitsShape> phiq::onnx::nbitsShape(Operation *op) {
 
 llvm::Expected<NBitsWeight> phiq::onnx::repackForMatMulNBits(Operation *op) {
   std::optional<NBitsShape> shape = nbitsShape(op);
-  if (!shape || weightShape(op).size() != 2)
+  if (!shape || weightShape(op).size() < 2 || weightShape(op).size() > 3)
     return llvm::createStringError("not a MatMulNBits matrix");
   quant::BlockFormat format = *packedFormat(op);
   NBitsWeight out;
@@ -261,6 +264,21 @@ llvm::Expected<QDQChannelWeight>
 phiq::onnx::splitQDQChannel(Operation *op) {
   if (packedFormat(op) != quant::BlockFormat::QDQ8_CHANNEL)
     return llvm::createStringError("not a QDQ8_CHANNEL weight");
+  if (auto planar = dyn_cast<PackedWeightOp>(op); planar && planar.isPlanar()) {
+    // Already split (an imported ONNX file): copied as is.
+    auto codes = phi::resolveParam(planar.getBytes(), op);
+    if (!codes)
+      return codes.takeError();
+    auto scales = phi::resolveParam(planar.getScalesAttr(), op);
+    if (!scales)
+      return scales.takeError();
+    QDQChannelWeight out;
+    out.codes.assign((*codes)->data.begin(), (*codes)->data.end());
+    out.scales.resize((*scales)->data.size() / 4);
+    std::memcpy(out.scales.data(), (*scales)->data.data(),
+                (*scales)->data.size());
+    return out;
+  }
   std::vector<uint8_t> storage;
   auto bytes = packedBytes(op, storage);
   if (!bytes)

@@ -161,7 +161,7 @@ func.func @quantize_element(%w: tensor<4x32xi8>) {
 // -----
 
 func.func @planar_not_nbits() {
-  // expected-error@+1 {{separate scales are only allowed for the MatMulNBits formats (MNB*), not Q8_0}}
+  // expected-error@+1 {{separate scales are only allowed for the MatMulNBits formats (MNB*) and QDQ8_CHANNEL, not Q8_0}}
   %p = phiq.packed_weight #phi.param<"o"::"w"> : tensor<512xui8> -> !phiq.blocks<8x64, Q8_0> {scales = #phi.param<"o"::"s"> : tensor<16xf32>}
   return
 }
@@ -243,5 +243,29 @@ func.func @mlx_rows(%w: !phiq.blocks<8x96, MLX4_G64_F32>) {
 func.func @importance_without_file(%w: tensor<4x32xf32>) {
   // expected-error@+1 {{names importance 'k' but its phi.model has no phiq.importance_file attribute naming the statistics file}}
   %p = phiq.quantize %w {importance = "k"} : tensor<4x32xf32> -> !phiq.blocks<4x32, Q8_0>
+  return
+}
+
+// -----
+
+func.func @planar_qdq_codes() {
+  // expected-error@+1 {{8x64 QDQ8_CHANNEL codes take 512 8-bit integers, but the parameter is 'tensor<8x32xi8>'}}
+  %p = phiq.packed_weight #phi.param<"o"::"w"> : tensor<8x32xi8> -> !phiq.blocks<8x64, QDQ8_CHANNEL> {scales = #phi.param<"o"::"s"> : tensor<8xf32>}
+  return
+}
+
+// -----
+
+func.func @planar_qdq_scales() {
+  // expected-error@+1 {{expected 8 f32 scales, one per row, but the parameter is 'tensor<16xf32>'}}
+  %p = phiq.packed_weight #phi.param<"o"::"w"> : tensor<8x64xi8> -> !phiq.blocks<8x64, QDQ8_CHANNEL> {scales = #phi.param<"o"::"s"> : tensor<16xf32>}
+  return
+}
+
+// -----
+
+func.func @planar_qdq_zero_points() {
+  // expected-error@+1 {{QDQ8_CHANNEL is symmetric and takes no zero points}}
+  %p = phiq.packed_weight #phi.param<"o"::"w"> : tensor<8x64xi8> -> !phiq.blocks<8x64, QDQ8_CHANNEL> {scales = #phi.param<"o"::"s"> : tensor<8xf32>, zero_points = #phi.param<"o"::"z"> : tensor<8xi8>}
   return
 }
