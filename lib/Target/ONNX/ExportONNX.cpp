@@ -90,8 +90,8 @@ private:
   Expected<std::string> product(Operation *op, const std::string &x,
                                 Value weight);
   /// x times the transpose of matrix `expert` of a stacked [E, out, in]
-  /// weight: MatMulNBits on that expert's rows of the blocks, or a float
-  /// MatMul on its slice.
+  /// weight, as a float MatMul on its slice (PhiMoE's checkpoints give
+  /// per-expert matrices, which go through product()).
   Expected<std::string> expertProduct(const std::string &x, Value weight,
                                       int64_t expert);
   /// The initializer holding `weight` as floats of `type`, in its own
@@ -311,66 +311,16 @@ Expected<std::string> DecoderEmitter::product(Operation *op,
 Expected<std::string> DecoderEmitter::expertProduct(const std::string &x,
                                                     Value weight,
                                                     int64_t expert) {
-  Operation *data = weightDataOp(weight);
-  ArrayRef<int64_t> shape = weightShape(data);
-  std::optional<NBitsShape> nbits = nbitsShape(data);
-  if (!nbits || shape.size() != 3) {
-    // Floats: the slice of the stacked tensor, transposed (ONNX Runtime
-    // folds the Gather and the Transpose at load).
-    auto w = floatWeight(weight, act);
-    if (!w)
-      return w.takeError();
-    std::string m = b.add("Gather", {*w, b.constI64({expert}, true)})
-                        .attr("axis", int64_t(0));
-    return std::string(b.add(
-        "MatMul",
-        {x, b.add("Transpose", {m}).attr("perm", ArrayRef<int64_t>{1, 0})}));
-  }
-  // Blocks never straddle rows, so expert e's MatMulNBits inputs are rows
-  // [e * out, (e + 1) * out) of the whole tensor's.
-  const int64_t out = shape[1], blocks = nbits->blocksPerRow();
-  const int64_t codeBytes = blocks * nbits->blockSize * nbits->bits / 8;
-  const int64_t zpBytes = nbits->zeroPointRowBytes();
-  auto name = [&](int64_t e, StringRef part) {
-    return weightName(data) + "." + std::to_string(e) + "." + part.str();
-  };
-  auto key = std::make_pair(data, -3);
-  if (!weightNames.count(key)) {
-    auto repacked = repackForMatMulNBits(data);
-    if (!repacked)
-      return repacked.takeError();
-    for (int64_t e = 0; e < shape[0]; ++e) {
-      auto rows = [&](const auto &all, int64_t perRow) {
-        auto first = all.begin() + e * out * perRow;
-        return std::vector<typename std::decay_t<decltype(all)>::value_type>(
-            first, first + out * perRow);
-      };
-      if (Error err = b.addWeight(name(e, "qweight"), kUInt8,
-                                  {out, blocks, codeBytes / blocks},
-                                  rows(repacked->codes, codeBytes)))
-        return std::move(err);
-      if (Error err =
-              b.addWeight(name(e, "scales"), act, {out * blocks},
-                          encodeFloats(rows(repacked->scales, blocks), act)))
-        return std::move(err);
-      if (nbits->hasZeroPoints)
-        if (Error err = b.addWeight(name(e, "zero_points"), kUInt8,
-                                    {out * zpBytes},
-                                    rows(repacked->zeroPoints, zpBytes)))
-          return std::move(err);
-    }
-    weightNames[key] = name(0, "qweight");
-  }
-  std::vector<std::string> inputs = {x, name(expert, "qweight"),
-                                     name(expert, "scales")};
-  if (nbits->hasZeroPoints)
-    inputs.push_back(name(expert, "zero_points"));
-  return std::string(b.add("MatMulNBits", inputs, 1, "com.microsoft")
-                         .attr("K", nbits->k)
-                         .attr("N", out)
-                         .attr("bits", nbits->bits)
-                         .attr("block_size", nbits->blockSize)
-                         .attr("accuracy_level", options.accuracyLevel));
+  // The slice of the stacked tensor as floats (packed stacks are decoded),
+  // transposed: ONNX Runtime folds the Gather and the Transpose at load.
+  auto w = floatWeight(weight, act);
+  if (!w)
+    return w.takeError();
+  std::string m = b.add("Gather", {*w, b.constI64({expert}, true)})
+                      .attr("axis", int64_t(0));
+  return std::string(b.add(
+      "MatMul",
+      {x, b.add("Transpose", {m}).attr("perm", ArrayRef<int64_t>{1, 0})}));
 }
 
 Error DecoderEmitter::emitOp(Operation *op) {

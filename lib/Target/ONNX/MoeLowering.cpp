@@ -9,9 +9,10 @@
 // the expert was chosen and exactly 0 elsewhere, in expert order as
 // phi-run accumulates. This costs num_experts / top_k times the expert
 // FLOPs of a sparse kernel, which is fine for small models; it is exact,
-// and runs on every ONNX Runtime execution provider. Each expert matrix is
-// one product in the writer's form for its format, so experts quantized by
-// --phiq-quantize-onnx are MatMulNBits nodes. com.microsoft.MoE
+// and runs on every ONNX Runtime execution provider. Each per-expert
+// matrix is one product in the writer's form for its format, so experts
+// quantized by --phiq-quantize-onnx are MatMulNBits nodes (a stacked
+// [E, out, in] group is sliced as floats). com.microsoft.MoE
 // was not used: see docs/UserGuide.md (ONNX) for why.
 //
 //===----------------------------------------------------------------------===//

@@ -17,9 +17,9 @@ namespace phiq::onnx {
 
 /// The initializer holding a weight as floats of the activation type, in
 /// its checkpoint layout.
-/// x [.., in] times a 2-D [out, in] weight, or (expert >= 0) times matrix
-/// `expert` of a stacked [E, out, in] weight, in the writer's form for its
-/// format (MatMulNBits for blocks, MatMul for floats).
+/// x [.., in] times a 2-D [out, in] weight in the writer's form for its
+/// format (MatMulNBits for blocks, MatMul for floats), or (expert >= 0)
+/// times matrix `expert` of a stacked [E, out, in] weight, as floats.
 using ProductFn = std::function<llvm::Expected<std::string>(
     const std::string &x, mlir::Value weight, int64_t expert)>;
 

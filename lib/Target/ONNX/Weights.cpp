@@ -143,11 +143,8 @@ std::optional<NBitsShape> phiq::onnx::nbitsShape(Operation *op) {
     return std::nullopt;
   ArrayRef<int64_t> shape = weightShape(op);
   NBitsShape out;
+  out.n = shape.front();
   out.k = shape.back();
-  // Every row: a stacked [E, out, in] weight has E * out of them.
-  out.n = 1;
-  for (int64_t d : shape.drop_back())
-    out.n *= d;
   if (auto layout = quant::matMulNBitsLayout(*format)) {
     out.bits = layout->bits;
     out.blockSize = layout->blockSize;
@@ -161,7 +158,7 @@ std::optional<NBitsShape> phiq::onnx::nbitsShape(Operation *op) {
 
 llvm::Expected<NBitsWeight> phiq::onnx::repackForMatMulNBits(Operation *op) {
   std::optional<NBitsShape> shape = nbitsShape(op);
-  if (!shape || weightShape(op).size() < 2 || weightShape(op).size() > 3)
+  if (!shape || weightShape(op).size() != 2)
     return llvm::createStringError("not a MatMulNBits matrix");
   quant::BlockFormat format = *packedFormat(op);
   NBitsWeight out;

@@ -50,8 +50,7 @@ llvm::Expected<std::vector<float>> readWeightAsFloats(mlir::Operation *dataOp);
 /// point 128).
 bool mapsOntoMatMulNBits(::phiq::quant::BlockFormat format);
 
-/// MatMulNBits' attributes for a weight in such a format (`n` counts every
-/// row: E * out for a stacked [E, out, in] expert weight).
+/// MatMulNBits' attributes for a weight in such a format.
 struct NBitsShape {
   int64_t bits = 0, blockSize = 32, n = 0, k = 0;
   bool hasZeroPoints = false;
@@ -73,8 +72,8 @@ struct NBitsWeight {
   std::vector<uint8_t> zeroPoints;
 };
 
-/// Lays a packed or deferred weight in a MatMulNBits format (a matrix, or
-/// stacked experts' matrices row after row) out as MatMulNBits' inputs.
+/// Lays a packed or deferred weight in a MatMulNBits format out as
+/// MatMulNBits' inputs.
 llvm::Expected<NBitsWeight> repackForMatMulNBits(mlir::Operation *dataOp);
 
 /// The inputs of one DequantizeLinear(axis=0) for a QDQ8_CHANNEL weight
