@@ -9,8 +9,9 @@ Each row is one --phi-to-onnx export of MODEL_DIR: fp32 and fp16 float
 graphs, and MatMulNBits graphs from --phiq-quantize-onnx (int8, and int4
 with blocks of 32/64/128, symmetric and asymmetric; every linear and the
 lm_head quantized, the embedding Gather kept fp32, and one row with the
-embedding in GatherBlockQuantized blocks too), and one QDQ graph (qdq=true:
-per-channel int8 behind DequantizeLinear). onnxruntime 1.32 (CPU,
+embedding in GatherBlockQuantized blocks too), one QDQ graph (qdq=true:
+per-channel int8 behind DequantizeLinear), and bf16 weights (bf16
+initializers behind a Cast, fp32 compute). onnxruntime 1.32 (CPU,
 2 threads) scores the 32 x 256 held-out windows in full-sequence passes.
 Reported: the folder's model.onnx + model.onnx.data bytes, bits per weight
 of the file (bytes x 8 over the model's parameters) and of the quantized
@@ -31,7 +32,8 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
-# (label, --phiq-quantize-onnx options or None, --onnx-precision)
+# (label, --phiq-quantize-onnx options (or a whole phi-opt pass flag) or
+# None, --onnx-precision)
 ROWS = [
     ("fp32", None, "fp32"),
     ("fp16", None, "fp16"),
@@ -45,6 +47,7 @@ ROWS = [
     ("int4 g128 asym", "bits=4 block-size=128 symmetric=false", "fp32"),
     ("int4 g32 asym + embedding", "bits=4 block-size=32 symmetric=false quantize-embedding=true", "fp32"),
     ("int8 QDQ per channel", "bits=8 qdq=true", "fp32"),
+    ("bf16 weights", "--phiq-quantize-weights=type=BF16 pure", "fp32"),
 ]
 
 # shared/validators/ANCHOR_RESULTS.md, "ONNX Runtime anchor, phi35-tiny":
@@ -145,8 +148,9 @@ def main():
         module = f32
         if options:
             module = os.path.join(work, f"{tag}.mlir")
-            run(os.path.join(bin_dir, "phi-opt"), f32,
-                f"--phiq-quantize-onnx={options}", "-o", module)
+            flag = (options if options.startswith("--")
+                    else f"--phiq-quantize-onnx={options}")
+            run(os.path.join(bin_dir, "phi-opt"), f32, flag, "-o", module)
         folder = os.path.join(work, tag)
         run(os.path.join(bin_dir, "phi-translate"), "--phi-to-onnx", module,
             "--onnx-out", folder, f"--onnx-precision={precision}", "-o", os.devnull)

@@ -140,13 +140,42 @@ llvm::Error mlir::phiq_ir::packWeight(QuantizeOp op,
   return llvm::Error::success();
 }
 
+/// QDQ8_CHANNEL planar: each row's {scale; codes} laid out as the packed
+/// format and decoded by it, so both forms give the same floats.
+static llvm::Error decodePlanarQDQ(PackedWeightOp op,
+                                   std::vector<float> &out) {
+  BlocksType type = op.getType();
+  auto codes = phi::resolveParam(op.getBytes(), op);
+  if (!codes)
+    return codes.takeError();
+  auto scales = phi::resolveParam(op.getScalesAttr(), op);
+  if (!scales)
+    return scales.takeError();
+  const int64_t rows = type.getNumRows(), cols = type.getRowLength();
+  std::vector<uint8_t> packed(size_t(rows * (4 + cols)));
+  for (int64_t r = 0; r < rows; ++r) {
+    std::memcpy(packed.data() + r * (4 + cols), (*scales)->data.data() + 4 * r,
+                4);
+    std::memcpy(packed.data() + r * (4 + cols) + 4,
+                (*codes)->data.data() + r * cols, size_t(cols));
+  }
+  out.resize(size_t(rows * cols));
+  ::phiq::quant::dequantize(::phiq::quant::BlockFormat::QDQ8_CHANNEL, packed,
+                            rows, cols, out);
+  return llvm::Error::success();
+}
+
 llvm::Error mlir::phiq_ir::decodePlanarWeight(PackedWeightOp op,
                                               std::vector<float> &out) {
   BlocksType type = op.getType();
+  if (op.isPlanar() && type.getScheme().getBlockFormat() ==
+                           ::phiq::quant::BlockFormat::QDQ8_CHANNEL)
+    return decodePlanarQDQ(op, out);
   auto layout =
       ::phiq::quant::matMulNBitsLayout(type.getScheme().getBlockFormat());
   if (!layout || !op.isPlanar())
-    return llvm::createStringError("not a planar MatMulNBits weight");
+    return llvm::createStringError("not a planar MatMulNBits or QDQ8_CHANNEL "
+                                   "weight");
   auto codes = phi::resolveParam(op.getBytes(), op);
   if (!codes)
     return codes.takeError();

@@ -29,8 +29,9 @@ llvm::Error packWeight(QuantizeOp op, llvm::MutableArrayRef<uint8_t> out,
                        ::phiq::quant::QuantizationError *error = nullptr);
 
 /// Decodes a planar `phiq.packed_weight` (MatMulNBits' codes, scales and
-/// zero points as separate parameters) into `out`, rows x cols floats,
-/// reading the three mapped tensors in place.
+/// zero points as separate parameters, or QDQ8_CHANNEL's int8 codes and
+/// per-row scales) into `out`, rows x cols floats, reading the mapped
+/// tensors in place.
 llvm::Error decodePlanarWeight(PackedWeightOp op, std::vector<float> &out);
 
 /// All of the weight's values as f32 (rows x cols, row-major), from its

@@ -42,14 +42,42 @@ void PackedWeightOp::print(OpAsmPrinter &p) {
   p.printOptionalAttrDict((*this)->getAttrs(), /*elidedAttrs=*/{"bytes"});
 }
 
+/// QDQ8_CHANNEL planar, as a DequantizeLinear(axis=0) reads it: int8
+/// [rows, cols] codes and one f32 scale per row (the zero point is 0).
+static LogicalResult verifyPlanarQDQ(PackedWeightOp op) {
+  BlocksType type = op.getType();
+  const int64_t rows = type.getNumRows(), cols = type.getRowLength();
+  auto codes = llvm::cast<RankedTensorType>(op.getBytes().getType());
+  if (!codes.getElementType().isInteger(8) ||
+      codes.getNumElements() != rows * cols)
+    return op.emitOpError() << rows << "x" << cols
+                            << " QDQ8_CHANNEL codes take " << rows * cols
+                            << " 8-bit integers, but the parameter is "
+                            << codes;
+  auto scales = llvm::cast<RankedTensorType>(op.getScalesAttr().getType());
+  if (!scales.getElementType().isF32() || scales.getNumElements() != rows)
+    return op.emitOpError() << "expected " << rows
+                            << " f32 scales, one per row, but the parameter "
+                               "is "
+                            << scales;
+  if (op.getZeroPointsAttr())
+    return op.emitOpError("QDQ8_CHANNEL is symmetric and takes no zero "
+                          "points");
+  return success();
+}
+
 /// The planar (MatMulNBits) form: codes, scales and zero points apart.
 static LogicalResult verifyPlanar(PackedWeightOp op) {
   BlocksType type = op.getType();
+  if (type.getScheme().getBlockFormat() ==
+      ::phiq::quant::BlockFormat::QDQ8_CHANNEL)
+    return verifyPlanarQDQ(op);
   auto layout =
       ::phiq::quant::matMulNBitsLayout(type.getScheme().getBlockFormat());
   if (!layout)
     return op.emitOpError() << "separate scales are only allowed for the "
-                               "MatMulNBits formats (MNB*), not "
+                               "MatMulNBits formats (MNB*) and QDQ8_CHANNEL, "
+                               "not "
                             << type.getScheme().getFormat();
   const int64_t rows = type.getNumRows(), cols = type.getRowLength();
   const int64_t blocks = rows * (cols / layout->blockSize);

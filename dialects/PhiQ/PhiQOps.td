@@ -30,6 +30,9 @@ def PhiQ_PackedWeightOp : PhiQ_Op<"packed_weight", [Pure]> {
     ```mlir
     %p = phiq.packed_weight #phi.param<"onnx"::"w.qweight"> : tensor<256x8x16xui8> -> !phiq.blocks<256x256, MNB4_G32_ASYM> {scales = #phi.param<"onnx"::"w.scales"> : tensor<2048xf32>, zero_points = #phi.param<"onnx"::"w.zero_points"> : tensor<1024xui8>}
     ```
+    `QDQ8_CHANNEL` may be planar too, as a `DequantizeLinear(axis=0)`
+    reads it: `bytes` the int8 codes (rows x cols 8-bit integers) and
+    `scales` one `f32` per row; its zero point is 0, so it takes none.
   }];
   let arguments = (ins Phi_ParamAttr:$bytes,
                        OptionalAttr<Phi_ParamAttr>:$scales,

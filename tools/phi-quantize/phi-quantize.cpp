@@ -63,8 +63,9 @@ static cl::opt<std::string>
 static cl::opt<std::string>
     type("type",
          cl::desc("gguf: a llama.cpp file type (Q4_K_M, Q8_0, ...); onnx: "
-                  "F32, F16, INT4 or INT8 (MatMulNBits), or Q4_0 / Q8_0 "
-                  "(llama.cpp's blocks, the same weights as the GGUF file); "
+                  "F32, F16, BF16 (bf16 weights, fp32 compute), INT4 or INT8 "
+                  "(MatMulNBits), or Q4_0 / Q8_0 (llama.cpp's blocks, the "
+                  "same weights as the GGUF file); "
                   "openvino: F32, F16, INT4_ASYM or INT4_SYM (NNCF's "
                   "groups), INT8_ASYM (NNCF's, per channel); mlx: F32, F16, "
                   "BF16, or INT2..INT8 (MLX affine groups)"),
@@ -193,16 +194,24 @@ int writeONNX(ModuleOp module, MLIRContext *context) {
     onnx.symmetric = symmetric;
     onnx.imatrix = imatrix;
     pm.addPass(phiq::createQuantizeONNX(onnx));
-  } else if (type == "Q4_0" || type == "Q8_0") {
+  } else if (type == "Q4_0" || type == "Q8_0" || type == "BF16") {
+    // llama.cpp's blocks (the GGUF file's weights, --tensor-type overrides
+    // included), or bf16 weights, which the writer keeps bf16 behind a Cast
+    // to fp32 (ONNX Runtime's CPU provider computes no decoder op in bf16).
     phiq::QuantizeWeightsOptions gguf;
     gguf.type = type;
     gguf.pure = true;
+    gguf.tensorTypes.assign(tensorTypes.begin(), tensorTypes.end());
     gguf.imatrix = imatrix;
     pm.addPass(phiq::createQuantizeWeights(gguf));
   } else if (type != "F32") {
     return fail("--to onnx --type " + type +
-                ": expected F32, F16, INT4, INT8, Q4_0 or Q8_0");
+                ": expected F32, F16, BF16, INT4, INT8, Q4_0 or Q8_0");
   }
+  if (!tensorTypes.empty() && type != "Q4_0" && type != "Q8_0" &&
+      type != "BF16")
+    return fail("--to onnx: --tensor-type applies to --type Q4_0, Q8_0 "
+                "and BF16 only");
   if (failed(pm.run(module)))
     return fail("quantization failed (see above)");
   auto start = std::chrono::steady_clock::now();

@@ -53,6 +53,7 @@ namespace {
 
 constexpr int32_t kFloat = ::onnx::TensorProto_DataType_FLOAT;
 constexpr int32_t kFloat16 = ::onnx::TensorProto_DataType_FLOAT16;
+constexpr int32_t kBFloat16 = ::onnx::TensorProto_DataType_BFLOAT16;
 constexpr int32_t kInt64 = ::onnx::TensorProto_DataType_INT64;
 constexpr int32_t kUInt8 = ::onnx::TensorProto_DataType_UINT8;
 constexpr int32_t kInt8 = ::onnx::TensorProto_DataType_INT8;
@@ -90,6 +91,15 @@ private:
   Expected<std::string> integerLinear(Operation *op,
                                       mlir::phiq_ir::QuantizeActivationOp input,
                                       Operation *data);
+  /// x times the transpose of `weight` ([out, in]) as `op` reads it:
+  /// MatMulNBits, DequantizeLinear + MatMul, or a float MatMul.
+  Expected<std::string> product(Operation *op, const std::string &x,
+                                Value weight);
+  /// x times the transpose of matrix `expert` of a stacked [E, out, in]
+  /// weight, as a float MatMul on its slice (PhiMoE's checkpoints give
+  /// per-expert matrices, which go through product()).
+  Expected<std::string> expertProduct(const std::string &x, Value weight,
+                                      int64_t expert);
   /// The initializer holding `weight` as floats of `type`, in its own
   /// layout.
   Expected<std::string> floatWeight(Value weight, int32_t type);
@@ -156,8 +166,23 @@ Expected<std::string> DecoderEmitter::floatWeight(Value weight,
     name = "weight_" + std::to_string(inlineWeights++);
   if (type != act)
     name += type == kFloat ? ".fp32" : ".fp16";
-  if (Error e = b.addWeight(name, type, dims, encodeFloats(*floats, type)))
+  // A BF16 weight (--phiq-quantize-weights="type=BF16") stays bf16 in the
+  // file behind a Cast to the compute type: ONNX Runtime's CPU provider
+  // has no bf16 MatMul, Add, Mul or Softmax, but Cast, Gather, Transpose
+  // and Reshape do run in bf16, and the Cast of a constant is folded at
+  // load. bf16 widens exactly to fp32 (and fp16 cannot hold it), so this
+  // is only for fp32 compute.
+  std::optional<quant::BlockFormat> format = packedFormat(data);
+  if (format == quant::BlockFormat::BF16 && type == kFloat) {
+    std::string stored = name + ".bf16";
+    if (Error e = b.addWeight(stored, kBFloat16, dims,
+                              encodeFloats(*floats, kBFloat16)))
+      return std::move(e);
+    name = b.add("Cast", {stored}).attr("to", int64_t(kFloat));
+  } else if (Error e =
+                 b.addWeight(name, type, dims, encodeFloats(*floats, type))) {
     return std::move(e);
+  }
   weightNames[key] = name;
   return name;
 }
@@ -230,17 +255,30 @@ DecoderEmitter::integerLinear(Operation *op,
 
 Expected<std::string> DecoderEmitter::linear(Operation *op, Value input,
                                              Value weight, Value bias) {
+  Expected<std::string> y = std::string();
+  if (auto quantized =
+          input.getDefiningOp<mlir::phiq_ir::QuantizeActivationOp>())
+    y = integerLinear(op, quantized, weightDataOp(weight));
+  else
+    y = product(op, names.lookup(input), weight);
+  if (!y)
+    return y.takeError();
+  if (bias) {
+    auto bv = floatWeight(bias, act);
+    if (!bv)
+      return bv.takeError();
+    return std::string(b.add("Add", {*y, *bv}));
+  }
+  return y;
+}
+
+Expected<std::string> DecoderEmitter::product(Operation *op,
+                                              const std::string &x,
+                                              Value weight) {
   Operation *data = weightDataOp(weight);
   std::optional<quant::BlockFormat> format = packedFormat(data);
-  std::string x = names.lookup(input);
   std::string y;
-  if (auto quantized =
-          input.getDefiningOp<mlir::phiq_ir::QuantizeActivationOp>()) {
-    auto product = integerLinear(op, quantized, data);
-    if (!product)
-      return product.takeError();
-    y = *product;
-  } else if (std::optional<NBitsShape> nbits = nbitsShape(data)) {
+  if (std::optional<NBitsShape> nbits = nbitsShape(data)) {
     auto key = std::make_pair(data, -1);
     std::string qweight = weightName(data) + ".qweight";
     std::string scales = weightName(data) + ".scales";
@@ -354,13 +392,22 @@ Expected<std::string> DecoderEmitter::linear(Operation *op, Value input,
         b.add("Transpose", {*w}).attr("perm", ArrayRef<int64_t>{1, 0});
     y = b.add("MatMul", {x, wT});
   }
-  if (bias) {
-    auto bv = floatWeight(bias, act);
-    if (!bv)
-      return bv.takeError();
-    y = b.add("Add", {y, *bv});
-  }
   return y;
+}
+
+Expected<std::string> DecoderEmitter::expertProduct(const std::string &x,
+                                                    Value weight,
+                                                    int64_t expert) {
+  // The slice of the stacked tensor as floats (packed stacks are decoded),
+  // transposed: ONNX Runtime folds the Gather and the Transpose at load.
+  auto w = floatWeight(weight, act);
+  if (!w)
+    return w.takeError();
+  std::string m = b.add("Gather", {*w, b.constI64({expert}, true)})
+                      .attr("axis", int64_t(0));
+  return std::string(b.add(
+      "MatMul",
+      {x, b.add("Transpose", {m}).attr("perm", ArrayRef<int64_t>{1, 0})}));
 }
 
 Error DecoderEmitter::emitOp(Operation *op) {
@@ -543,7 +590,9 @@ Error DecoderEmitter::emitOp(Operation *op) {
                   "indices to come from one phi.moe_route");
     auto y = lowerMoeExperts(
         b, experts, names.lookup(experts.getInput()), routed->second, act,
-        [&](Value w) { return floatWeight(w, act); });
+        [&](const std::string &x, Value w, int64_t expert) {
+          return expert < 0 ? product(op, x, w) : expertProduct(x, w, expert);
+        });
     if (!y)
       return y.takeError();
     names[experts.getResult()] = *y;
@@ -624,8 +673,11 @@ Error phiq::onnx::exportONNX(ModuleOp module, StringRef outDir,
     act = kFloat16;
   else if (options.precision == "bf16")
     return fail("precision bf16 is not supported: ONNX Runtime's CPU "
-                "execution provider has no bf16 kernels for Add, Mul, "
-                "Softmax and the other ops of a decoder; use fp32 or fp16");
+                "execution provider has no bf16 kernels for MatMul, Add, "
+                "Mul, Softmax and the other ops of a decoder; use fp32 or "
+                "fp16 (bf16 weights: quantize them with "
+                "--phiq-quantize-weights=\"type=BF16 pure\" and export in "
+                "fp32, which keeps them bf16 behind a Cast)");
   else
     return fail("unknown ONNX precision '" + options.precision +
                 "' (expected fp32, fp16 or bf16)");

@@ -169,6 +169,12 @@ std::vector<uint8_t> phiq::onnx::encodeFloats(ArrayRef<float> values,
       uint16_t h = ::phiq::quant::fp32ToFp16Bits(values[i]);
       std::memcpy(bytes.data() + 2 * i, &h, 2);
     }
+  } else if (elemType == ::onnx::TensorProto_DataType_BFLOAT16) {
+    bytes.resize(values.size() * 2);
+    for (size_t i = 0; i < values.size(); ++i) {
+      uint16_t h = ::phiq::quant::fp32ToBf16Bits(values[i]);
+      std::memcpy(bytes.data() + 2 * i, &h, 2);
+    }
   } else {
     bytes.resize(values.size() * 4);
     std::memcpy(bytes.data(), values.data(), bytes.size());

@@ -91,7 +91,8 @@ private:
   llvm::StringMap<std::string> constants;
 };
 
-/// Little-endian bytes of `values` as FLOAT or FLOAT16.
+/// Little-endian bytes of `values` as FLOAT, FLOAT16 or BFLOAT16 (rounded
+/// to nearest even; exact for values that are bf16 already).
 std::vector<uint8_t> encodeFloats(llvm::ArrayRef<float> values,
                                   int32_t elemType);
 

@@ -29,6 +29,7 @@
 #include "phiq/Target/ONNX/ONNXStore.h"
 
 #include "dialects/Phi/PhiOps.h"
+#include "dialects/Phi/PhiParams.h"
 #include "dialects/PhiQ/PhiQDialect.h"
 #include "dialects/PhiQ/PhiQOps.h"
 #include "phiq/Quant/BlockFormat.h"
@@ -69,6 +70,7 @@ bool isKnownOp(const ::onnx::NodeProto &node) {
            node.op_type() == "GatherBlockQuantized";
   if (!node.domain().empty() && node.domain() != "ai.onnx")
     return false;
+  // DequantizeLinear: per-channel int8 weights (qdqWeight checks the form).
   static const llvm::StringSet<> known = {
       "Add",       "And",        "Cast",       "Concat",      "Constant",
       "ConstantOfShape", "Cos",  "Div",        "Equal",       "Expand",
@@ -78,7 +80,7 @@ bool isKnownOp(const ::onnx::NodeProto &node) {
       "Shape",     "Sigmoid",    "Sin",        "Slice",       "Softmax",
       "Split",     "Sqrt",       "Sub",        "Transpose",   "Unsqueeze",
       "Where",     "LayerNormalization", "GatherND", "CumSum", "Not",
-      "Max",       "Squeeze",    "Neg"};
+      "Max",       "Squeeze",    "Neg",        "DequantizeLinear"};
   return known.contains(node.op_type());
 }
 
@@ -236,6 +238,14 @@ private:
       for (int64_t i = 0; i < count; ++i)
         std::memcpy(&out[size_t(i)], bytes.data() + 8 * i, 8);
       return out;
+    case params::DType::I8:
+      for (int64_t i = 0; i < count; ++i)
+        out[size_t(i)] = double(int8_t(bytes[size_t(i)]));
+      return out;
+    case params::DType::U8:
+      for (int64_t i = 0; i < count; ++i)
+        out[size_t(i)] = double(bytes[size_t(i)]);
+      return out;
     case params::DType::F32:
     case params::DType::F16:
     case params::DType::BF16: {
@@ -333,9 +343,10 @@ private:
         {ShapedType::kDynamic, ShapedType::kDynamic, features}, b.getF32Type());
   }
   /// The store's name for float initializer `name` (PhiQ's fp16 exports
-  /// keep norm scales in fp32 under `name.fp32`).
+  /// keep norm scales in fp32 under `name.fp32`; BF16 weights are stored
+  /// as `name.bf16` behind a Cast to fp32).
   const params::TensorRef *floatTensor(StringRef name, std::string &found) {
-    for (StringRef suffix : {"", ".fp32", ".fp16"}) {
+    for (StringRef suffix : {"", ".fp32", ".fp16", ".bf16"}) {
       found = (prefix + name + suffix).str();
       if (const params::TensorRef *t = graph.getFile().lookupTensor(found))
         return t;
@@ -349,6 +360,8 @@ private:
                           StringRef why);
   FailureOr<Value> nbitsWeight(StringRef name, int64_t out, int64_t in,
                                StringRef why);
+  FailureOr<Value> qdqWeight(StringRef name, int64_t out, int64_t in,
+                             StringRef why);
   FailureOr<Value> norm(StringRef name, Value x);
   FailureOr<Value> gatheredTable();
   LogicalResult mapStructure();
@@ -509,6 +522,87 @@ FailureOr<Value> Importer::nbitsWeight(StringRef name, int64_t out, int64_t in,
       .getResult();
 }
 
+/// PhiQ's QDQ8_CHANNEL form (what onnxruntime.quantization writes for a
+/// per-channel weight): int8 [out, in] `name.qdq` into DequantizeLinear with
+/// axis 0, one f32 scale per row and zero points that are all 0. The codes
+/// and scales are mapped as a planar phiq.packed_weight; any other QDQ
+/// form is refused with the node named.
+FailureOr<Value> Importer::qdqWeight(StringRef name, int64_t out, int64_t in,
+                                     StringRef why) {
+  std::string codesName = (name + ".qdq").str();
+  const ::onnx::NodeProto *node = nullptr;
+  for (const ::onnx::NodeProto *user : graph.users(codesName))
+    if (user->op_type() == "DequantizeLinear" && user->input(0) == codesName)
+      node = user;
+  if (!node)
+    return fail(path() + ": initializer '" + codesName +
+                "' feeds no DequantizeLinear node as its x input");
+  std::string where = path() + ": " + graph.nodeName(*node) + ": ";
+  const std::string accepted =
+      "; PhiQ imports per-channel int8 weights: DequantizeLinear(axis=0) "
+      "of int8 [out, in] codes, one float scale per row, zero points 0";
+  int64_t axis = 1; // ONNX's default
+  for (const ::onnx::AttributeProto &a : node->attribute()) {
+    if (a.name() == "axis")
+      axis = a.i();
+    else if (a.name() == "block_size" && a.i() != 0)
+      return fail(where + "blocked quantization (block_size = " +
+                  Twine(a.i()) + ") is not accepted" + accepted);
+  }
+  const params::TensorRef *codes = graph.getFile().lookupTensor(codesName);
+  if (codes->dtype != params::DType::I8)
+    return fail(where + "codes are " + params::dtypeName(codes->dtype) +
+                ", not int8" + accepted);
+  if (ArrayRef<int64_t>(codes->shape) != ArrayRef<int64_t>{out, in})
+    return fail(where + "codes have dims " + dimsString(codes->shape) +
+                ", expected " + dimsString({out, in}) + " (" + why + ")");
+  const params::TensorRef *scales =
+      node->input_size() > 1 ? graph.getFile().lookupTensor(node->input(1))
+                             : nullptr;
+  if (!scales || scales->dtype != params::DType::F32)
+    return fail(where + "the scale must be a float initializer" + accepted);
+  if (scales->numElements() == 1 && out != 1)
+    return fail(where + "a per-tensor scale is not accepted" + accepted);
+  if (axis != 0 && axis != -2)
+    return fail(where + "axis = " + Twine(axis) +
+                " quantizes per input column, not per output row" + accepted);
+  if (ArrayRef<int64_t>(scales->shape) != ArrayRef<int64_t>{out})
+    return fail(where + "the scale has dims " + dimsString(scales->shape) +
+                ", expected " + dimsString({out}) + accepted);
+  if (node->input_size() > 2 && !node->input(2).empty()) {
+    const params::TensorRef *zps = graph.getFile().lookupTensor(node->input(2));
+    if (!zps || zps->dtype != params::DType::I8 || zps->numElements() != out)
+      return fail(where + "the zero point must be an int8 initializer of " +
+                  Twine(out) + " elements" + accepted);
+    auto values = graph.constant(node->input(2));
+    if (!values)
+      return fail(where + "cannot read the zero point '" + zps->name + "'");
+    for (int64_t r = 0; r < out; ++r)
+      if ((*values)[size_t(r)] != 0)
+        return fail(where + "zero point " + Twine(int64_t((*values)[size_t(r)])) +
+                    " at row " + Twine(r) + " (asymmetric) is not accepted" +
+                    accepted);
+    used.insert(zps->name);
+  }
+  auto param = [&](const params::TensorRef *t) {
+    used.insert(t->name);
+    return ParamAttr::get(
+        b.getStringAttr(storeName), b.getStringAttr(t->name),
+        RankedTensorType::get(
+            t->shape, phi::dtypeToElementType(b.getContext(), t->dtype)));
+  };
+  auto blocksType = mlir::phiq_ir::BlocksType::get(
+      b.getContext(), {out, in},
+      mlir::phiq_ir::SchemeAttr::get(b.getContext(),
+                                     quant::BlockFormat::QDQ8_CHANNEL));
+  auto packed = mlir::phiq_ir::PackedWeightOp::create(
+      b, loc(name), blocksType, param(codes), param(scales), ParamAttr());
+  return mlir::phiq_ir::DequantizeOp::create(b, loc(name),
+                                             blocksType.getLogicalType(),
+                                             packed.getResult())
+      .getResult();
+}
+
 FailureOr<Value> Importer::gatheredTable() {
   const std::string dataName = "model.embed_tokens.weight.gather.data";
   const ::onnx::NodeProto *node = nullptr;
@@ -604,10 +698,10 @@ FailureOr<Value> Importer::linear(StringRef name, Value x, int64_t out,
         b.getStringAttr(it->second + kTransposedSuffix.str()),
         RankedTensorType::get({out, in}, element));
     w = WeightOp::create(b, loc(name), attr).getResult();
-  } else if (graph.getFile().lookupTensor(name)) {
+  } else if (std::string found; floatTensor(name, found)) {
     // A float matrix: [out, in] through Transpose(perm = [1, 0]) into MatMul
     // (the layout phi.linear reads, mapped as it is).
-    for (const ::onnx::NodeProto *user : graph.users(name))
+    for (const ::onnx::NodeProto *user : graph.users(found))
       if (user->op_type() == "MatMul")
         return fail(path() + ": initializer '" + name + "' feeds " +
                     graph.nodeName(*user) +
@@ -623,9 +717,15 @@ FailureOr<Value> Importer::linear(StringRef name, Value x, int64_t out,
     if (failed(weight))
       return failure();
     w = *weight;
+  } else if (graph.getFile().lookupTensor((name + ".qdq").str())) {
+    auto weight = qdqWeight(name, out, in, why);
+    if (failed(weight))
+      return failure();
+    w = *weight;
   } else {
     return fail(path() + ": missing initializer '" + name + "' (or '" + name +
-                ".qweight' of a MatMulNBits), expected " + Twine(out) + " x " +
+                ".qweight' of a MatMulNBits, or '" + name +
+                ".qdq' of a DequantizeLinear), expected " + Twine(out) + " x " +
                 Twine(in) + " from " + why);
   }
   StringRef scope = name.drop_back(name.ends_with(".weight") ? 7 : 0);
@@ -692,11 +792,14 @@ FailureOr<Value> Importer::norm(StringRef name, Value x) {
 
 LogicalResult Importer::readSizes() {
   const params::TensorRef *embed = nullptr;
-  for (const params::TensorRef &t : graph.getFile().getTensors())
-    if (StringRef(t.name).ends_with("model.embed_tokens.weight")) {
+  for (const params::TensorRef &t : graph.getFile().getTensors()) {
+    StringRef name = t.name;
+    name.consume_back(".bf16"); // a BF16 export keeps the table so
+    if (name.ends_with("model.embed_tokens.weight")) {
       embed = &t;
-      prefix = StringRef(t.name).drop_back(25).str();
+      prefix = name.drop_back(25).str();
     }
+  }
   // A GatherBlockQuantized table: [vocab, hidden * bits / 8] codes.
   if (const params::TensorRef *codes = graph.getFile().lookupTensor(
           "model.embed_tokens.weight.gather.data");
@@ -728,9 +831,13 @@ LogicalResult Importer::readSizes() {
     return fail(path() + ": no 'model.layers.0.input_layernorm.weight': "
                          "not a Phi-3 decoder");
   // Projection sizes from layer 0 (float dims or MatMulNBits' N and K).
-  if (!graph.getFile().lookupTensor("model.layers.0.self_attn.qkv_proj.weight") &&
-      !graph.getFile().lookupTensor(
-          "model.layers.0.self_attn.qkv_proj.weight.qweight")) {
+  // PhiQ's exports name the projections (float, bf16, MatMulNBits or QDQ);
+  // a torch.onnx.export does not, and is mapped by its structure.
+  const std::string qkv0 = "model.layers.0.self_attn.qkv_proj.weight";
+  if (llvm::none_of(ArrayRef<StringRef>{"", ".bf16", ".qweight", ".qdq"},
+                    [&](StringRef suffix) {
+                      return graph.getFile().lookupTensor(qkv0 + suffix.str());
+                    })) {
     structural = true;
     if (failed(mapStructure()))
       return failure();
@@ -743,9 +850,12 @@ LogicalResult Importer::readSizes() {
       const params::TensorRef *t = graph.getFile().lookupTensor(it->second);
       return std::make_pair(t->shape[1], t->shape[0]);
     }
-    if (const params::TensorRef *t = graph.getFile().lookupTensor(name))
-      if (t->shape.size() == 2)
-        return std::make_pair(t->shape[0], t->shape[1]);
+    // Float or bf16 [out, in], or QDQ's int8 [out, in] codes.
+    for (StringRef suffix : {"", ".bf16", ".qdq"})
+      if (const params::TensorRef *t =
+              graph.getFile().lookupTensor((name + suffix).str()))
+        if (t->shape.size() == 2)
+          return std::make_pair(t->shape[0], t->shape[1]);
     std::string q = (name + ".qweight").str();
     // N from B's rows (nbitsWeight checks the N attribute against it).
     const params::TensorRef *codes = graph.getFile().lookupTensor(q);
@@ -1183,9 +1293,13 @@ FailureOr<Value> Importer::build(Value ids) {
   if (failed(rope))
     return failure();
   // The embedding: Gather(table, input_ids).
-  const std::string embedName = prefix + "model.embed_tokens.weight";
+  std::string embedName;
   FailureOr<Value> table = failure();
-  if (graph.getFile().lookupTensor(embedName)) {
+  if (floatTensor("model.embed_tokens.weight", embedName)) {
+  // A BF16 table is read through its Cast to fp32.
+  if (ArrayRef<const ::onnx::NodeProto *> readers = graph.users(embedName);
+      readers.size() == 1 && readers[0]->op_type() == "Cast")
+    embedName = readers[0]->output(0);
   bool gathered = false;
   for (const ::onnx::NodeProto *user : graph.users(embedName))
     gathered |= user->op_type() == "Gather" && user->input(0) == embedName;
@@ -1250,8 +1364,10 @@ FailureOr<Value> Importer::build(Value ids) {
   if (failed(normed))
     return failure();
   std::string head = "lm_head.weight";
-  if (structuralWeights.count(head) || graph.getFile().lookupTensor(head) ||
-      graph.getFile().lookupTensor(head + ".qweight")) {
+  std::string headFound;
+  if (structuralWeights.count(head) || floatTensor(head, headFound) ||
+      graph.getFile().lookupTensor(head + ".qweight") ||
+      graph.getFile().lookupTensor(head + ".qdq")) {
     auto logits = linear(head, *normed, vocab, hidden, "vocab x hidden");
     if (failed(logits))
       return failure();

@@ -9,7 +9,10 @@
 // the expert was chosen and exactly 0 elsewhere, in expert order as
 // phi-run accumulates. This costs num_experts / top_k times the expert
 // FLOPs of a sparse kernel, which is fine for small models; it is exact,
-// and runs on every ONNX Runtime execution provider. com.microsoft.MoE
+// and runs on every ONNX Runtime execution provider. Each per-expert
+// matrix is one product in the writer's form for its format, so experts
+// quantized by --phiq-quantize-onnx are MatMulNBits nodes (a stacked
+// [E, out, in] group is sliced as floats). com.microsoft.MoE
 // was not used: see docs/UserGuide.md (ONNX) for why.
 //
 //===----------------------------------------------------------------------===//
@@ -106,24 +109,15 @@ Expected<RoutedExperts> phiq::onnx::lowerMoeRoute(GraphBuilder &b,
 
 Expected<std::string> phiq::onnx::lowerMoeExperts(
     GraphBuilder &b, MoeExpertsOp op, const std::string &x,
-    const RoutedExperts &routed, int32_t act,
-    const FloatWeightFn &floatWeight) {
+    const RoutedExperts &routed, int32_t act, const ProductFn &product) {
   const int64_t experts = op.getNumExperts();
   const int64_t topK =
       cast<RankedTensorType>(op.getWeights().getType()).getShape().back();
   const bool stacked = op.isStacked();
-  // The matrix of expert `e` ([out, in]) from a per-expert or stacked
-  // group, transposed for MatMul (ONNX Runtime folds both at load).
-  auto matrix = [&](ValueRange group, int64_t e) -> Expected<std::string> {
-    auto w = floatWeight(group[stacked ? 0 : e]);
-    if (!w)
-      return w.takeError();
-    std::string m = *w;
-    if (stacked)
-      m = b.add("Gather", {m, b.constI64({e}, /*scalar=*/true)})
-              .attr("axis", int64_t(0));
-    return std::string(
-        b.add("Transpose", {m}).attr("perm", ArrayRef<int64_t>{1, 0}));
+  // in times expert `e`'s matrix ([out, in]) of a per-expert or stacked
+  // group.
+  auto times = [&](const std::string &in, ValueRange group, int64_t e) {
+    return stacked ? product(in, group[0], e) : product(in, group[e], -1);
   };
   // Per-token routing weights and indices, one [B, T, 1] slice per k.
   SmallVector<int64_t> ones(topK, 1);
@@ -136,19 +130,17 @@ Expected<std::string> phiq::onnx::lowerMoeExperts(
   std::string zero = b.constScalar(0.0f, act);
   std::string sum;
   for (int64_t e = 0; e < experts; ++e) {
-    auto gate = matrix(op.getGate(), e);
-    if (!gate)
-      return gate.takeError();
-    auto up = matrix(op.getUp(), e);
+    auto g = times(x, op.getGate(), e);
+    if (!g)
+      return g.takeError();
+    auto up = times(x, op.getUp(), e);
     if (!up)
       return up.takeError();
-    auto down = matrix(op.getDown(), e);
-    if (!down)
-      return down.takeError();
-    std::string g = b.add("MatMul", {x, *gate});
-    std::string silu = b.add("Mul", {g, b.add("Sigmoid", {g})});
-    std::string h = b.add("Mul", {silu, b.add("MatMul", {x, *up})});
-    std::string y = b.add("MatMul", {h, *down});
+    std::string silu = b.add("Mul", {*g, b.add("Sigmoid", {*g})});
+    std::string h = b.add("Mul", {silu, *up});
+    auto y = times(h, op.getDown(), e);
+    if (!y)
+      return y.takeError();
     // The weight of e where some k chose it, else 0 (k's never repeat e).
     std::string coefficient;
     std::string expert = b.constI64({e}, /*scalar=*/true);
@@ -158,7 +150,7 @@ Expected<std::string> phiq::onnx::lowerMoeExperts(
           b.add("Where", {chosen, weightParts.out(int(k)), zero});
       coefficient = k == 0 ? w : std::string(b.add("Add", {coefficient, w}));
     }
-    std::string term = b.add("Mul", {coefficient, y});
+    std::string term = b.add("Mul", {coefficient, *y});
     sum = e == 0 ? term : std::string(b.add("Add", {sum, term}));
   }
   return sum;

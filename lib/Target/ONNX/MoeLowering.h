@@ -17,8 +17,11 @@ namespace phiq::onnx {
 
 /// The initializer holding a weight as floats of the activation type, in
 /// its checkpoint layout.
-using FloatWeightFn =
-    std::function<llvm::Expected<std::string>(mlir::Value weight)>;
+/// x [.., in] times a 2-D [out, in] weight in the writer's form for its
+/// format (MatMulNBits for blocks, MatMul for floats), or (expert >= 0)
+/// times matrix `expert` of a stacked [E, out, in] weight, as floats.
+using ProductFn = std::function<llvm::Expected<std::string>(
+    const std::string &x, mlir::Value weight, int64_t expert)>;
 
 struct RoutedExperts {
   std::string weights; // float [B, T, top_k]
@@ -31,13 +34,12 @@ llvm::Expected<RoutedExperts> lowerMoeRoute(GraphBuilder &b,
                                             const std::string &logits);
 
 /// Emits the experts on `x` [B, T, H] of type `act` mixed by `routed`
-/// (weights in `act` too); returns [B, T, H].
-llvm::Expected<std::string> lowerMoeExperts(GraphBuilder &b,
-                                            mlir::phi::MoeExpertsOp op,
-                                            const std::string &x,
-                                            const RoutedExperts &routed,
-                                            int32_t act,
-                                            const FloatWeightFn &floatWeight);
+/// (weights in `act` too); returns [B, T, H]. Every expert matrix goes
+/// through `product`, so experts quantized for MatMulNBits stay packed.
+llvm::Expected<std::string>
+lowerMoeExperts(GraphBuilder &b, mlir::phi::MoeExpertsOp op,
+                const std::string &x, const RoutedExperts &routed,
+                int32_t act, const ProductFn &product);
 
 } // namespace phiq::onnx
 

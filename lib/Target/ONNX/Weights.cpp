@@ -261,6 +261,21 @@ llvm::Expected<QDQChannelWeight>
 phiq::onnx::splitQDQChannel(Operation *op) {
   if (packedFormat(op) != quant::BlockFormat::QDQ8_CHANNEL)
     return llvm::createStringError("not a QDQ8_CHANNEL weight");
+  if (auto planar = dyn_cast<PackedWeightOp>(op); planar && planar.isPlanar()) {
+    // Already split (an imported ONNX file): copied as is.
+    auto codes = phi::resolveParam(planar.getBytes(), op);
+    if (!codes)
+      return codes.takeError();
+    auto scales = phi::resolveParam(planar.getScalesAttr(), op);
+    if (!scales)
+      return scales.takeError();
+    QDQChannelWeight out;
+    out.codes.assign((*codes)->data.begin(), (*codes)->data.end());
+    out.scales.resize((*scales)->data.size() / 4);
+    std::memcpy(out.scales.data(), (*scales)->data.data(),
+                (*scales)->data.size());
+    return out;
+  }
   std::vector<uint8_t> storage;
   auto bytes = packedBytes(op, storage);
   if (!bytes)

@@ -294,3 +294,27 @@ func.func @activation_user(%x: tensor<?x?x64xf32>, %w: tensor<64x64xf32>) {
   %y = phi.add %x, %q : tensor<?x?x64xf32>
   return
 }
+
+// -----
+
+func.func @planar_qdq_codes() {
+  // expected-error@+1 {{8x64 QDQ8_CHANNEL codes take 512 8-bit integers, but the parameter is 'tensor<8x32xi8>'}}
+  %p = phiq.packed_weight #phi.param<"o"::"w"> : tensor<8x32xi8> -> !phiq.blocks<8x64, QDQ8_CHANNEL> {scales = #phi.param<"o"::"s"> : tensor<8xf32>}
+  return
+}
+
+// -----
+
+func.func @planar_qdq_scales() {
+  // expected-error@+1 {{expected 8 f32 scales, one per row, but the parameter is 'tensor<16xf32>'}}
+  %p = phiq.packed_weight #phi.param<"o"::"w"> : tensor<8x64xi8> -> !phiq.blocks<8x64, QDQ8_CHANNEL> {scales = #phi.param<"o"::"s"> : tensor<16xf32>}
+  return
+}
+
+// -----
+
+func.func @planar_qdq_zero_points() {
+  // expected-error@+1 {{QDQ8_CHANNEL is symmetric and takes no zero points}}
+  %p = phiq.packed_weight #phi.param<"o"::"w"> : tensor<8x64xi8> -> !phiq.blocks<8x64, QDQ8_CHANNEL> {scales = #phi.param<"o"::"s"> : tensor<8xf32>, zero_points = #phi.param<"o"::"z"> : tensor<8xi8>}
+  return
+}

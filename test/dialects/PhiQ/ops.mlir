@@ -111,6 +111,15 @@ func.func @planar() {
   return
 }
 
+// QDQ8_CHANNEL planar (an imported DequantizeLinear(axis=0)): int8 codes
+// [rows, cols] and one f32 scale per row.
+// CHECK-LABEL: func.func @planar_qdq
+// CHECK: phiq.packed_weight #phi.param<"o"::"w.qdq"> : tensor<8x64xi8> -> !phiq.blocks<8x64, QDQ8_CHANNEL> {scales = #phi.param<"o"::"w.qdq_scale"> : tensor<8xf32>}
+func.func @planar_qdq() {
+  %a = phiq.packed_weight #phi.param<"o"::"w.qdq"> : tensor<8x64xi8> -> !phiq.blocks<8x64, QDQ8_CHANNEL> {scales = #phi.param<"o"::"w.qdq_scale"> : tensor<8xf32>}
+  return
+}
+
 // A deferred quantization, from each float element type.
 // CHECK-LABEL: func.func @quantize
 // CHECK: phiq.quantize %{{.*}} : tensor<768x256xbf16> -> !phiq.blocks<768x256, Q4_K>
