@@ -112,6 +112,10 @@ LogicalResult phiq::applyMixedPrecision(ModelOp model,
            << "target-bpw and report measure algorithm=rtn or gptq, not '"
            << options.algorithm << "'";
   const bool gptq = options.algorithm == "gptq";
+  if (options.sensitivity != "relative" && options.sensitivity != "output")
+    return model.emitError() << "sensitivity must be relative or output, not '"
+                             << options.sensitivity << "'";
+  const bool relative = options.sensitivity == "relative";
 
   // Statistics: Hessians from the calibration store, the diagonal from
   // whichever importance file there is (any of the three formats).
@@ -271,14 +275,22 @@ LogicalResult phiq::applyMixedPrecision(ModelOp model,
       fixedBytes += 4 * n;
     else if (!allocate || !chosenJobs.count(it->second))
       fixedBytes += jobs[it->second].bytes;
+    // Quantized for some uses only (ONNX's tied lm_head): the float copy
+    // stays for the others.
+    if (it != jobOf.end() && !jobs[it->second].uses.empty())
+      fixedBytes += 4 * n;
   });
 
   if (allocate) {
     const double budgetBits = options.targetBpw * double(parameters);
     int64_t budget = int64_t(budgetBits / 8.0) - fixedBytes;
     std::vector<std::vector<quant::SizedCost>> candidates;
-    for (const Measured &m : measured)
+    for (const Measured &m : measured) {
       candidates.push_back(m.costs);
+      if (relative && m.energy > 0.0)
+        for (quant::SizedCost &c : candidates.back())
+          c.cost /= m.energy;
+    }
     auto allocation = quant::allocateFormats(candidates, std::max<int64_t>(budget, 0));
     if (!allocation)
       return model.emitError()
@@ -302,6 +314,7 @@ LogicalResult phiq::applyMixedPrecision(ModelOp model,
   QuantizationReport report;
   report.model = model.getSymName().str();
   report.method = options.algorithm;
+  report.sensitivity = options.sensitivity;
   report.weighting = anyHessian && anyDiagonal
                          ? "Hessian X^T X where present, else diagonal"
                      : anyHessian ? "Hessian X^T X"

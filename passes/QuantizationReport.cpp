@@ -70,8 +70,9 @@ std::string markdown(const QuantizationReport &report) {
   out += fmt::format("- method: {}; errors weighted by: {}\n", report.method,
                      report.weighting);
   if (report.targetBpw > 0)
-    out += fmt::format("- target: {} bits per parameter of tensor data\n",
-                       report.targetBpw);
+    out += fmt::format("- target: {} bits per parameter of tensor data, "
+                       "least summed {} error\n",
+                       report.targetBpw, report.sensitivity);
   out += fmt::format("- tensor data: {} bytes for {} parameters, {} bits per "
                      "parameter\n",
                      report.tensorBytes, report.parameters, totalBpw(report));
@@ -125,6 +126,7 @@ std::string json(const QuantizationReport &report) {
   llvm::json::Object root{
       {"model", report.model},
       {"method", report.method},
+      {"sensitivity", report.sensitivity},
       {"weighting", report.weighting},
       {"target_bpw", report.targetBpw},
       {"parameters", report.parameters},
@@ -257,7 +259,7 @@ llvm::Error phiq::writeQuantizationReport(llvm::StringRef dir,
                                   /*MakeAbsolute=*/false);
   if (std::error_code ec = llvm::sys::fs::create_directories(temp))
     return llvm::createFileError(temp, ec);
-  auto cleanUp = llvm::make_scope_exit(
+  llvm::scope_exit cleanUp(
       [&] { llvm::sys::fs::remove_directories(temp, /*IgnoreErrors=*/true); });
   const std::pair<const char *, std::string> files[] = {
       {"report.md", markdown(report)},

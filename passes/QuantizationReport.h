@@ -37,6 +37,8 @@ struct TensorReportRow {
 
 struct QuantizationReport {
   std::string model, method, weighting;
+  /// What target-bpw minimized ("relative" or "output").
+  std::string sensitivity;
   double targetBpw = 0.0;
   /// Every parameter of the model, and the tensor data bytes (see
   /// MixedPrecision.h for what is counted).

@@ -95,6 +95,7 @@ struct QuantizeONNX : ::phiq::impl::QuantizeONNXBase<QuantizeONNX> {
                                              scales == "f16"))
       options.reference = {*int4};
     options.algorithm = algorithm;
+    options.sensitivity = sensitivity;
     options.calibration = calibration;
     options.importance = ::phiq::importanceFileFor(model, imatrix);
     options.gptq.damp = gptqDamp;

@@ -93,6 +93,7 @@ struct QuantizeWeights
     options.reference = {quant::BlockFormat::Q4_K, quant::BlockFormat::IQ4_NL,
                          quant::BlockFormat::Q4_0};
     options.algorithm = algorithm;
+    options.sensitivity = sensitivity;
     options.calibration = calibration;
     options.importance = ::phiq::importanceFileFor(model, imatrix);
     options.gptq.damp = gptqDamp;

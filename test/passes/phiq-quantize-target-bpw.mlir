@@ -19,6 +19,15 @@
 // RUN: phi-opt %s --phiq-quantize-weights="type=Q5_0 pure=true algorithm=gptq calibration=%t/calib.safetensors output=%t/g5.safetensors report=%t/g5" -o /dev/null
 // RUN: phi-opt %s --phiq-quantize-weights="type=Q8_0 pure=true algorithm=gptq calibration=%t/calib.safetensors output=%t/g8.safetensors report=%t/g8" -o /dev/null
 // RUN: %python %S/Inputs/check_allocation.py 7 %t/gptq %t/g4 %t/g5 %t/g8 | FileCheck %s --check-prefix=GBRUTE
+// sensitivity=output minimizes the summed output error instead.
+// RUN: phi-opt %s --phiq-quantize-weights="type=Q4_0 pure=true target-bpw=5.6 sensitivity=output mixed-formats=Q4_0,Q5_0,Q8_0 calibration=%t/calib.safetensors report=%t/output" -o /dev/null
+// RUN: %python %S/Inputs/check_allocation.py 5.6 %t/output %t/q4 %t/q5 %t/q8 | FileCheck %s --check-prefix=OUTPUT
+// The ONNX pass: int4 or int8 MatMulNBits per linear (the tied table stays int4 for
+// the lm_head and f32 for the lookup).
+// RUN: phi-opt %s --phiq-quantize-onnx="block-size=32 calibration=%t/calib.safetensors report=%t/o4" -o /dev/null
+// RUN: phi-opt %s --phiq-quantize-onnx="bits=8 block-size=32 calibration=%t/calib.safetensors report=%t/o8" -o /dev/null
+// RUN: phi-opt %s --phiq-quantize-onnx="block-size=32 target-bpw=11 calibration=%t/calib.safetensors report=%t/onnx" | FileCheck %s --check-prefix=ONNX
+// RUN: %python %S/Inputs/check_allocation.py 11 %t/onnx %t/o4 %t/o8 | FileCheck %s --check-prefix=OBRUTE
 // More bits: everything at Q8_0.
 // RUN: phi-opt %s --phiq-quantize-weights="type=Q4_0 pure=true target-bpw=9 mixed-formats=Q4_0,Q5_0,Q8_0 calibration=%t/calib.safetensors" | FileCheck %s --check-prefix=WIDE
 
@@ -40,6 +49,15 @@
 // GBRUTE: within budget: True
 // GBRUTE-NEXT: optimal
 
+// OUTPUT: within budget: True
+// OUTPUT-NEXT: optimal
+
+// ONNX: phiq.quantize {{.*}} -> !phiq.blocks<8x32, MNB4_G32_ASYM>
+// ONNX: phiq.quantize {{.*}} -> !phiq.blocks<96x32, MNB{{[48]}}_G32_ASYM>
+// ONNX: phiq.quantize {{.*}} -> !phiq.blocks<32x32, MNB{{[48]}}_G32_ASYM>
+// OBRUTE: within budget: True
+// OBRUTE-NEXT: optimal
+
 // WIDE: phiq.quantize {{.*}} -> !phiq.blocks<96x32, Q8_0>
 // WIDE: phiq.quantize {{.*}} -> !phiq.blocks<32x32, Q8_0>
 
@@ -47,7 +65,7 @@
 // RUN: FileCheck %s --check-prefix=MD < %t/mixed/report.md
 // MD: # Quantization report: tiny
 // MD: - method: rtn; errors weighted by: Hessian X^T X
-// MD: - target: 5.6 bits per parameter of tensor data
+// MD: - target: 5.6 bits per parameter of tensor data, least summed relative error
 // MD: - tensor data: 2960 bytes for 4384 parameters, 5.4015 bits per parameter
 // MD: | tensor | layer | format | bits | weighted error | relative error | sensitivity | reference |
 // MD: | inline.0 | - | Q4_0 | 4.5000 |  |  |  |  |
@@ -81,6 +99,10 @@
 // RUN: %python %S/Inputs/calibration_store.py %t/partial.safetensors inline.2=32
 // RUN: not phi-opt %s --phiq-quantize-weights="type=Q4_0 pure=true target-bpw=5 mixed-formats=Q4_0 calibration=%t/partial.safetensors" -o /dev/null 2>&1 | FileCheck %s --check-prefix=MISSING
 // MISSING: error: tensor 'inline.3': {{.*}}partial.safetensors has no statistics for it (calibrate this model)
+// RUN: not phi-opt %s --phiq-quantize-weights="type=Q4_0 pure=true target-bpw=5 sensitivity=kld calibration=%t/calib.safetensors" -o /dev/null 2>&1 | FileCheck %s --check-prefix=SENS
+// SENS: error: sensitivity must be relative or output, not 'kld'
+// RUN: not phi-opt %s --phiq-quantize-onnx="qdq=true bits=8 target-bpw=9 calibration=%t/calib.safetensors" -o /dev/null 2>&1 | FileCheck %s --check-prefix=QDQ
+// QDQ: error: target-bpw and report take MatMulNBits formats, not qdq=true
 // RUN: not test -e %t/e1
 // RUN: not test -e %t/e2
 // RUN: not test -e %t/e3.safetensors

@@ -135,6 +135,11 @@ static cl::list<std::string> mixedFormats(
              "Q3_K, Q4_K, IQ4_NL, Q5_K, Q6_K, Q8_0; onnx: int4 and int8 at "
              "--block-size)"),
     cl::CommaSeparated);
+static cl::opt<std::string> sensitivity(
+    "sensitivity",
+    cl::desc("--target-bpw minimizes the summed relative output error "
+             "(relative, the default) or the output error (output)"),
+    cl::init("relative"));
 static cl::opt<std::string> reportDir(
     "report",
     cl::desc("gguf, onnx INT4/INT8: write a per-tensor table (format, bits, "
@@ -205,6 +210,7 @@ int writeONNX(ModuleOp module, MLIRContext *context) {
     onnx.symmetric = symmetric;
     onnx.imatrix = imatrix;
     onnx.targetBpw = targetBpw;
+    onnx.sensitivity = sensitivity;
     onnx.mixedFormats.assign(mixedFormats.begin(), mixedFormats.end());
     onnx.report = reportDir;
     onnx.calibration = calibrationStore;
@@ -460,6 +466,7 @@ int main(int argc, char **argv) {
   options.tensorTypes.assign(tensorTypes.begin(), tensorTypes.end());
   options.imatrix = imatrix;
   options.targetBpw = targetBpw;
+  options.sensitivity = sensitivity;
   options.mixedFormats.assign(mixedFormats.begin(), mixedFormats.end());
   options.report = reportDir;
   options.calibration = calibrationStore;
