@@ -34,13 +34,11 @@ struct MixedPrecisionOptions {
   /// The format whose cost is reported as a tensor's sensitivity (the
   /// first of these its rows fit).
   std::vector<quant::BlockFormat> reference;
-  /// What the knapsack minimizes per tensor: "relative", the output error
-  /// over the output energy trace(W H W^T) (each linear's output perturbed
-  /// by the same fraction costs the same), or "output", the output error
-  /// itself (comparable only within one kind of tensor: a gate_up output
-  /// error does not reach the logits as a down_proj one does).
-  /// docs/Calibration.md shows which predicts the measured KL divergence.
-  std::string sensitivity = "relative";
+  /// What the knapsack minimizes per tensor: "output", the output error
+  /// per calibration token, or "relative", that over the output energy
+  /// trace(W H W^T) / tokens. Quantizing one tensor at a time, the output
+  /// error ranks the measured KL divergence far better (docs/Calibration.md).
+  std::string sensitivity = "output";
   /// rtn or gptq: how each candidate is quantized when measured.
   std::string algorithm = "rtn";
   /// The --phiq-calibrate store (Hessians, when it has them).
