@@ -34,11 +34,13 @@ struct MixedPrecisionOptions {
   /// The format whose cost is reported as a tensor's sensitivity (the
   /// first of these its rows fit).
   std::vector<quant::BlockFormat> reference;
-  /// What the knapsack minimizes per tensor: "output", the output error
-  /// per calibration token, or "relative", that over the output energy
-  /// trace(W H W^T) / tokens. Quantizing one tensor at a time, the output
-  /// error ranks the measured KL divergence far better (docs/Calibration.md).
-  std::string sensitivity = "output";
+  /// What the knapsack minimizes per tensor: "relative", the output error
+  /// over the output energy trace(W H W^T) (scale-free across tensor
+  /// kinds), or "output", the output error per calibration token. The
+  /// output error ranks single tensors' KL divergence better, but its
+  /// allocations are measured worse: its scale differs by orders of
+  /// magnitude between kinds of tensors (docs/Calibration.md).
+  std::string sensitivity = "relative";
   /// rtn or gptq: how each candidate is quantized when measured.
   std::string algorithm = "rtn";
   /// The --phiq-calibrate store (Hessians, when it has them).

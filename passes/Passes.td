@@ -142,10 +142,10 @@ def QuantizeWeights : Pass<"phiq-quantize-weights", "mlir::ModuleOp"> {
     ListOption<"mixedFormats", "mixed-formats", "std::string",
                "the formats target-bpw chooses from (default: Q2_K, Q3_K, Q4_K, IQ4_NL, Q5_K, Q6_K, Q8_0)">,
     Option<"sensitivity", "sensitivity", "std::string",
-           /*default=*/"\"output\"",
-           "what target-bpw minimizes: output (the output error per "
-           "calibration token, which predicts the measured KL divergence "
-           "best) or relative (over each tensor's output energy)">,
+           /*default=*/"\"relative\"",
+           "what target-bpw minimizes: relative (each tensor's output "
+           "error over its output energy; the better allocations measured) "
+           "or output (the output error per calibration token)">,
     Option<"report", "report", "std::string", /*default=*/"\"\"",
            "write the per-tensor error report (Markdown, CSV, JSON, SVG) "
            "into this folder">,
@@ -270,10 +270,10 @@ def QuantizeONNX : Pass<"phiq-quantize-onnx", "mlir::ModuleOp"> {
     ListOption<"mixedFormats", "mixed-formats", "std::string",
                "the formats target-bpw chooses from (default: int4 and int8 at block-size)">,
     Option<"sensitivity", "sensitivity", "std::string",
-           /*default=*/"\"output\"",
-           "what target-bpw minimizes: output (the output error per "
-           "calibration token, which predicts the measured KL divergence "
-           "best) or relative (over each tensor's output energy)">,
+           /*default=*/"\"relative\"",
+           "what target-bpw minimizes: relative (each tensor's output "
+           "error over its output energy; the better allocations measured) "
+           "or output (the output error per calibration token)">,
     Option<"report", "report", "std::string", /*default=*/"\"\"",
            "write the per-tensor error report (Markdown, CSV, JSON, SVG) "
            "into this folder">,

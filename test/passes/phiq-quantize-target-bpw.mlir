@@ -19,9 +19,9 @@
 // RUN: phi-opt %s --phiq-quantize-weights="type=Q5_0 pure=true algorithm=gptq calibration=%t/calib.safetensors output=%t/g5.safetensors report=%t/g5" -o /dev/null
 // RUN: phi-opt %s --phiq-quantize-weights="type=Q8_0 pure=true algorithm=gptq calibration=%t/calib.safetensors output=%t/g8.safetensors report=%t/g8" -o /dev/null
 // RUN: %python %S/Inputs/check_allocation.py 7 %t/gptq %t/g4 %t/g5 %t/g8 | FileCheck %s --check-prefix=GBRUTE
-// sensitivity=relative minimizes the summed relative error instead.
-// RUN: phi-opt %s --phiq-quantize-weights="type=Q4_0 pure=true target-bpw=5.6 sensitivity=relative mixed-formats=Q4_0,Q5_0,Q8_0 calibration=%t/calib.safetensors report=%t/relative" -o /dev/null
-// RUN: %python %S/Inputs/check_allocation.py 5.6 %t/relative %t/q4 %t/q5 %t/q8 | FileCheck %s --check-prefix=OUTPUT
+// sensitivity=output minimizes the summed output error instead.
+// RUN: phi-opt %s --phiq-quantize-weights="type=Q4_0 pure=true target-bpw=5.6 sensitivity=output mixed-formats=Q4_0,Q5_0,Q8_0 calibration=%t/calib.safetensors report=%t/output" -o /dev/null
+// RUN: %python %S/Inputs/check_allocation.py 5.6 %t/output %t/q4 %t/q5 %t/q8 | FileCheck %s --check-prefix=OUTPUT
 // The ONNX pass: int4 or int8 MatMulNBits per linear (the tied table stays int4 for
 // the lm_head and f32 for the lookup).
 // RUN: phi-opt %s --phiq-quantize-onnx="block-size=32 calibration=%t/calib.safetensors report=%t/o4" -o /dev/null
@@ -65,7 +65,7 @@
 // RUN: FileCheck %s --check-prefix=MD < %t/mixed/report.md
 // MD: # Quantization report: tiny
 // MD: - method: rtn; errors weighted by: Hessian X^T X
-// MD: - target: 5.6 bits per parameter of tensor data, least summed output error
+// MD: - target: 5.6 bits per parameter of tensor data, least summed relative error
 // MD: - tensor data: 2960 bytes for 4384 parameters, 5.4015 bits per parameter
 // MD: | tensor | layer | format | bits | weighted error | relative error | sensitivity | reference |
 // MD: | inline.0 | - | Q4_0 | 4.5000 |  |  |  |  |

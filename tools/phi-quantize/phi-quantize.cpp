@@ -137,10 +137,10 @@ static cl::list<std::string> mixedFormats(
     cl::CommaSeparated);
 static cl::opt<std::string> sensitivity(
     "sensitivity",
-    cl::desc("--target-bpw minimizes the summed output error (output, the "
-             "default) or the output error relative to each tensor's "
-             "output energy (relative)"),
-    cl::init("output"));
+    cl::desc("--target-bpw minimizes the summed output error relative "
+             "to each tensor's output energy (relative, the default) or "
+             "the output error itself (output)"),
+    cl::init("relative"));
 static cl::opt<std::string> reportDir(
     "report",
     cl::desc("gguf, onnx INT4/INT8: write a per-tensor table (format, bits, "
