@@ -88,6 +88,20 @@ def QuantizeWeights : Pass<"phiq-quantize-weights", "mlir::ModuleOp"> {
     before a GLU, or the `v` rows of the qkv linear before an attention
     without shared key/value heads. `awq+gptq` runs GPTQ on the scaled
     weight with the Hessian of the scaled activations.
+
+    `target-bpw=X` replaces the mixture rules for every linear weight and
+    the lm_head by a measured choice: each candidate format of
+    `mixed-formats` that the rows fit is quantized as this pass would
+    (`algorithm=rtn` with the importance, or `gptq`), its output error
+    trace((W - Q) H (W - Q)^T) per calibration token is measured with the
+    Hessian of `calibration` (or, without one, the diagonal of the
+    importance statistics), and an exact multiple-choice knapsack picks the
+    formats with the least summed error such that all tensor data (every
+    parameter of the model: the chosen tensors, the others at their
+    formats, float tensors at 4 bytes) stays within X bits per parameter.
+    `report=DIR` writes the per-tensor table (format, bits, weighted error,
+    sensitivity = the error at Q4_K (or the 4-bit format the rows fit)) as Markdown, CSV and JSON and a
+    plot of the error by layer (SVG).
   }];
   let options = [
     Option<"type", "type", "std::string", /*default=*/"\"Q4_K_M\"",
@@ -122,6 +136,19 @@ def QuantizeWeights : Pass<"phiq-quantize-weights", "mlir::ModuleOp"> {
            "GPTQ columns per lazy update">,
     Option<"storeName", "store", "std::string", /*default=*/"\"quantized\"",
            "name of the parameter store the packed weights are read from">,
+    Option<"targetBpw", "target-bpw", "double", /*default=*/"0.0",
+           "choose each linear's format by measured error so that the "
+           "tensor data has at most this many bits per parameter (0: off)">,
+    ListOption<"mixedFormats", "mixed-formats", "std::string",
+               "the formats target-bpw chooses from (default: Q2_K, Q3_K, Q4_K, IQ4_NL, Q5_K, Q6_K, Q8_0)">,
+    Option<"sensitivity", "sensitivity", "std::string",
+           /*default=*/"\"relative\"",
+           "what target-bpw minimizes: relative (each tensor's output "
+           "error over its output energy; the better allocations measured) "
+           "or output (the output error per calibration token)">,
+    Option<"report", "report", "std::string", /*default=*/"\"\"",
+           "write the per-tensor error report (Markdown, CSV, JSON, SVG) "
+           "into this folder">,
   ];
   let statistics = [
     Statistic<"numQuantized", "quantized-tensors", "tensors quantized">,
@@ -204,6 +231,20 @@ def QuantizeONNX : Pass<"phiq-quantize-onnx", "mlir::ModuleOp"> {
     before a GLU, or the `v` rows of the qkv linear before an attention
     without shared key/value heads. `awq+gptq` runs GPTQ on the scaled
     weight with the Hessian of the scaled activations.
+
+    `target-bpw=X` replaces the mixture rules for every linear weight and
+    the lm_head by a measured choice: each candidate format of
+    `mixed-formats` (default: int4 and int8 at the block size) that the rows fit is quantized as this pass would
+    (`algorithm=rtn` with the importance, or `gptq`), its output error
+    trace((W - Q) H (W - Q)^T) per calibration token is measured with the
+    Hessian of `calibration` (or, without one, the diagonal of the
+    importance statistics), and an exact multiple-choice knapsack picks the
+    formats with the least summed error such that all tensor data (every
+    parameter of the model: the chosen tensors, the others at their
+    formats, float tensors at 4 bytes) stays within X bits per parameter.
+    `report=DIR` writes the per-tensor table (format, bits, weighted error,
+    sensitivity = the error at int4 at the block size) as Markdown, CSV and JSON and a
+    plot of the error by layer (SVG).
   }];
   let options = [
     Option<"bits", "bits", "int64_t", /*default=*/"4", "bits per code: 4 or 8">,
@@ -250,6 +291,19 @@ def QuantizeONNX : Pass<"phiq-quantize-onnx", "mlir::ModuleOp"> {
            "phiq.calibration_stats, if any">,
     Option<"storeName", "store", "std::string", /*default=*/"\"quantized\"",
            "name of the parameter store the packed weights are read from">,
+    Option<"targetBpw", "target-bpw", "double", /*default=*/"0.0",
+           "choose each linear's format by measured error so that the "
+           "tensor data has at most this many bits per parameter (0: off)">,
+    ListOption<"mixedFormats", "mixed-formats", "std::string",
+               "the formats target-bpw chooses from (default: int4 and int8 at block-size)">,
+    Option<"sensitivity", "sensitivity", "std::string",
+           /*default=*/"\"relative\"",
+           "what target-bpw minimizes: relative (each tensor's output "
+           "error over its output energy; the better allocations measured) "
+           "or output (the output error per calibration token)">,
+    Option<"report", "report", "std::string", /*default=*/"\"\"",
+           "write the per-tensor error report (Markdown, CSV, JSON, SVG) "
+           "into this folder">,
   ];
   let statistics = [
     Statistic<"numQuantized", "quantized-tensors", "tensors quantized">,

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "passes/CalibratedPacking.h"
+#include "passes/MixedPrecision.h"
 #include "passes/PackedWeights.h"
 #include "passes/Passes.h"
 #include "passes/SingleModel.h"
@@ -119,6 +120,46 @@ struct QuantizeONNX : ::phiq::impl::QuantizeONNXBase<QuantizeONNX> {
   /// algorithm=smoothquant's static input ranges, by weight op.
   llvm::DenseMap<Operation *, float> activationAbsMax;
 
+
+  /// target-bpw / report: formats chosen (and errors reported) by
+  /// measurement; see MixedPrecision.h. The default candidates are int4
+  /// and int8 at the block size, symmetric or not and with the scale type
+  /// of the options.
+  LogicalResult applyMixedPrecision(ModelOp model,
+                                    MutableArrayRef<::phiq::PackJob> jobs,
+                                    quant::BlockFormat format) {
+    ::phiq::MixedPrecisionOptions options;
+    options.targetBpw = targetBpw;
+    options.reportDir = report;
+    if (options.targetBpw == 0.0 && options.reportDir.empty())
+      return success();
+    if (qdq)
+      return model.emitError() << "target-bpw and report take MatMulNBits "
+                                  "formats, not qdq=true";
+    std::vector<std::string> names(mixedFormats.begin(), mixedFormats.end());
+    if (failed(::phiq::parseFormats(model, names, "mixed-formats",
+                                    options.candidates)))
+      return failure();
+    if (options.candidates.empty())
+      for (int b : {4, 8})
+        if (auto f = quant::matMulNBitsFormat(b, blockSize, symmetric,
+                                              scales == "f16"))
+          options.candidates.push_back(*f);
+    options.reference = {format};
+    if (auto int4 = quant::matMulNBitsFormat(4, blockSize, symmetric,
+                                             scales == "f16"))
+      options.reference = {*int4};
+    options.algorithm = algorithm;
+    options.sensitivity = sensitivity;
+    options.calibration = calibration;
+    options.importance = ::phiq::importanceFileFor(model, imatrix);
+    options.gptq.damp = gptqDamp;
+    options.gptq.actOrder = gptqActOrder;
+    options.gptq.block = gptqBlock;
+    options.passName = "--phiq-quantize-onnx";
+    return ::phiq::applyMixedPrecision(model, jobs, options);
+  }
+
   LogicalResult quantizeModel(ModelOp model) {
     if (scales != "f32" && scales != "f16")
       return model.emitError() << "scales must be f32 or f16, got '" << scales
@@ -189,6 +230,8 @@ struct QuantizeONNX : ::phiq::impl::QuantizeONNXBase<QuantizeONNX> {
       jobs.push_back(std::move(job));
     });
 
+    if (failed(applyMixedPrecision(model, jobs, *format)))
+      return failure();
     std::vector<::phiq::FloatTensorJob> floats;
     if (failed(applyAlgorithm(model, jobs, floats)))
       return failure();

@@ -10,6 +10,7 @@
 #include "passes/Passes.h"
 #include "passes/SingleModel.h"
 #include "passes/CalibratedPacking.h"
+#include "passes/MixedPrecision.h"
 #include "passes/PackedWeights.h"
 
 #include "dialects/Phi/PhiOps.h"
@@ -72,6 +73,34 @@ struct QuantizeWeights
     options.gptq.block = gptqBlock;
     return ::phiq::applyCalibratedPacking(model, jobs, options, output,
                                           "--phiq-quantize-weights", floats);
+  }
+
+  /// target-bpw / report: formats chosen (and errors reported) by
+  /// measurement; see MixedPrecision.h.
+  LogicalResult applyMixedPrecision(ModelOp model,
+                                    MutableArrayRef<::phiq::PackJob> jobs) {
+    ::phiq::MixedPrecisionOptions options;
+    options.targetBpw = targetBpw;
+    options.reportDir = report;
+    if (options.targetBpw == 0.0 && options.reportDir.empty())
+      return success();
+    std::vector<std::string> names(mixedFormats.begin(), mixedFormats.end());
+    if (names.empty())
+      names = {"Q2_K", "Q3_K", "Q4_K", "IQ4_NL", "Q5_K", "Q6_K", "Q8_0"};
+    if (failed(::phiq::parseFormats(model, names, "mixed-formats",
+                                    options.candidates)))
+      return failure();
+    options.reference = {quant::BlockFormat::Q4_K, quant::BlockFormat::IQ4_NL,
+                         quant::BlockFormat::Q4_0};
+    options.algorithm = algorithm;
+    options.sensitivity = sensitivity;
+    options.calibration = calibration;
+    options.importance = ::phiq::importanceFileFor(model, imatrix);
+    options.gptq.damp = gptqDamp;
+    options.gptq.actOrder = gptqActOrder;
+    options.gptq.block = gptqBlock;
+    options.passName = "--phiq-quantize-weights";
+    return ::phiq::applyMixedPrecision(model, jobs, options);
   }
 
   LogicalResult quantizeModel(ModelOp model) {
@@ -156,8 +185,10 @@ struct QuantizeWeights
                            "weight')";
       failedAny = true;
     }
+    if (failedAny || failed(applyMixedPrecision(model, jobs)))
+      return failure();
     std::vector<::phiq::FloatTensorJob> floats;
-    if (failedAny || failed(applyAlgorithm(model, jobs, floats)))
+    if (failed(applyAlgorithm(model, jobs, floats)))
       return failure();
     std::vector<mlir::phiq_ir::QuantizeOp> quantized =
         ::phiq::insertQuantizeOps(jobs);

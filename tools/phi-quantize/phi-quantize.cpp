@@ -124,6 +124,37 @@ static cl::opt<std::string>
                cl::desc("--calib: also write llama.cpp's imatrix (.dat: "
                         "legacy format, else GGUF)"),
                cl::value_desc("FILE"));
+static cl::opt<bool> calibHessian(
+    "calib-hessian",
+    cl::desc("--calib: also collect X^T X per linear (cols^2 floats each), "
+             "so --target-bpw and --report measure the full output error "
+             "instead of its diagonal"));
+static cl::opt<double> targetBpw(
+    "target-bpw",
+    cl::desc("gguf, onnx INT4/INT8: choose each linear's format by its "
+             "measured error on the calibration data (--calib or --imatrix) "
+             "so that the tensor data has at most this many bits per "
+             "parameter"),
+    cl::init(0.0));
+static cl::list<std::string> mixedFormats(
+    "mixed-formats",
+    cl::desc("--target-bpw: the formats to choose from (gguf default: Q2_K, "
+             "Q3_K, Q4_K, IQ4_NL, Q5_K, Q6_K, Q8_0; onnx: int4 and int8 at "
+             "--block-size)"),
+    cl::CommaSeparated);
+static cl::opt<std::string> sensitivity(
+    "sensitivity",
+    cl::desc("--target-bpw minimizes the summed output error relative "
+             "to each tensor's output energy (relative, the default) or "
+             "the output error itself (output)"),
+    cl::init("relative"));
+static cl::opt<std::string> reportDir(
+    "report",
+    cl::desc("gguf, onnx INT4/INT8: write a per-tensor table (format, bits, "
+             "weighted error, sensitivity) as Markdown, CSV and JSON and an "
+             "SVG plot of the error by layer into this folder (needs --calib "
+             "or --imatrix)"),
+    cl::value_desc("DIR"));
 static cl::opt<std::string>
     imatrix("imatrix",
             cl::desc("quantize with the importance of this statistics file "
@@ -137,6 +168,10 @@ static cl::opt<std::string>
              cl::init("auto"));
 
 namespace {
+
+/// The --phiq-calibrate store whose Hessians --target-bpw / --report use
+/// (--calib's statistics, or an --imatrix that is such a store).
+std::string calibrationStore;
 
 int fail(const llvm::Twine &message) {
   llvm::WithColor::error(llvm::errs(), "phi-quantize") << message << "\n";
@@ -193,7 +228,15 @@ int writeONNX(ModuleOp module, MLIRContext *context) {
     onnx.blockSize = blockSize;
     onnx.symmetric = symmetric;
     onnx.imatrix = imatrix;
+    onnx.targetBpw = targetBpw;
+    onnx.sensitivity = sensitivity;
+    onnx.mixedFormats.assign(mixedFormats.begin(), mixedFormats.end());
+    onnx.report = reportDir;
+    onnx.calibration = calibrationStore;
     pm.addPass(phiq::createQuantizeONNX(onnx));
+  } else if (targetBpw != 0.0 || !reportDir.empty()) {
+    return fail("--to onnx: --target-bpw and --report take --type INT4 or "
+                "INT8");
   } else if (type == "Q4_0" || type == "Q8_0" || type == "BF16") {
     // llama.cpp's blocks (the GGUF file's weights, --tensor-type overrides
     // included), or bf16 weights, which the writer keeps bf16 behind a Cast
@@ -387,8 +430,19 @@ int main(int argc, char **argv) {
 
   if (!calibTokens.empty() && !imatrix.empty())
     return fail("give --calib or --imatrix, not both");
-  if (calibTokens.empty() && (!calibStats.empty() || !imatrixOut.empty()))
-    return fail("--calib-stats and --imatrix-out need --calib");
+  if (calibTokens.empty() &&
+      (!calibStats.empty() || !imatrixOut.empty() || calibHessian))
+    return fail("--calib-stats, --calib-hessian and --imatrix-out need "
+                "--calib");
+  if ((targetBpw != 0.0 || !reportDir.empty()) && calibTokens.empty() &&
+      imatrix.empty())
+    return fail("--target-bpw and --report measure each tensor's error on "
+                "calibration data: give --calib TOKENS or --imatrix FILE");
+  if (target != "gguf" && target != "onnx" &&
+      (targetBpw != 0.0 || !reportDir.empty()))
+    return fail("--target-bpw and --report are for --to gguf and --to onnx");
+  if (llvm::StringRef(imatrix).ends_with(".safetensors"))
+    calibrationStore = imatrix;
   // The statistics of --calib live in a temporary file unless kept; the
   // writers read them while they pack, so it goes only at exit.
   llvm::SmallString<128> tempStats;
@@ -403,12 +457,14 @@ int main(int argc, char **argv) {
       removeStats.emplace(tempStats);
       stats = tempStats.str().str();
     }
+    calibrationStore = stats;
     PassManager calibrate(&context);
     phiq::CalibrateOptions calib;
     calib.tokens = calibTokens;
     calib.seqLen = calibSeqLen;
     calib.output = stats;
     calib.imatrix = imatrixOut;
+    calib.hessian = calibHessian;
     calibrate.addPass(phiq::createCalibrate(calib));
     auto start = std::chrono::steady_clock::now();
     if (failed(calibrate.run(*module)))
@@ -437,6 +493,11 @@ int main(int argc, char **argv) {
   options.noFallback = noFallback;
   options.tensorTypes.assign(tensorTypes.begin(), tensorTypes.end());
   options.imatrix = imatrix;
+  options.targetBpw = targetBpw;
+  options.sensitivity = sensitivity;
+  options.mixedFormats.assign(mixedFormats.begin(), mixedFormats.end());
+  options.report = reportDir;
+  options.calibration = calibrationStore;
   pm.addPass(phiq::createQuantizeWeights(options));
   if (failed(pm.run(*module)))
     return fail("quantization failed (see above)");
