@@ -54,6 +54,19 @@ float subBlockSpan(const KFormatShape &shape) {
   return shape.qmax - shape.qmin <= 7 ? 1.5f : 1.0f;
 }
 
+/// Steps each way of the sub-block scans (ScaleSearch.h). Measured against
+/// ggml on the tiny models (test/Quant/ggml-blocks.test): Q6_K's 64 levels
+/// and Q4_K's 16 keep their margin with coarser scans, the Lloyd steps and
+/// the refinement recovering the rest; the other formats keep the default.
+int subBlockScanSteps(const KFormatShape &shape) {
+  int levels = shape.qmax - shape.qmin + 1;
+  if (levels == 64)
+    return 3;
+  if (levels == 16 && shape.mMax)
+    return 4;
+  return kScanSteps;
+}
+
 int clampInt(int v, int lo, int hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
 /// round(v) clamped to [lo, hi], clamping first so that no out-of-range
@@ -251,7 +264,8 @@ void AffineSolver::solve(KBlock &out) {
   for (int g = 0; g < groups; ++g) {
     const float *xg = x + g * kLanes * n, *wg = w + g * kLanes * n;
     AffineFit fits[kLanes];
-    fitAffineLanes(xg, wg, n, shape.qmax, true, span, fits);
+    fitAffineLanes(xg, wg, n, shape.qmax, true, span,
+                   subBlockScanSteps(shape), fits);
     float inv[kLanes];
     double sq[kLanes] = {}, sw[kLanes] = {};
     for (int k = 0; k < kLanes; ++k) {
@@ -527,7 +541,8 @@ void SymmetricSolver::solve(KBlock &out) {
   for (int g = 0; g < groups; ++g) {
     const float *xg = x + g * kLanes * n, *wg = w + g * kLanes * n;
     SymmetricFit fits[kLanes];
-    fitSymmetricLanes(xg, wg, n, shape.qmin, shape.qmax, span, fits);
+    fitSymmetricLanes(xg, wg, n, shape.qmin, shape.qmax, span,
+                      subBlockScanSteps(shape), fits);
     float inv[kLanes];
     double sq[kLanes] = {};
     for (int k = 0; k < kLanes; ++k) {

@@ -192,7 +192,8 @@ AffineFit fitAffine(const float *x, const float *w, int n, int nmax,
 }
 
 void fitSymmetricLanes(const float *x, const float *w, int n, int qmin,
-                       int qmax, float minSpan, SymmetricFit *out) {
+                       int qmax, float minSpan, int scanSteps,
+                       SymmetricFit *out) {
   float amax[kLanes] = {}, extreme[kLanes] = {};
   for (int i = 0; i < n; ++i)
     for (int k = 0; k < kLanes; ++k) {
@@ -229,13 +230,15 @@ void fitSymmetricLanes(const float *x, const float *w, int n, int qmin,
   };
   const float zeros[kLanes] = {};
   float spanLo = scanSpan(lo, minSpan), spanHi = scanSpan(hi, minSpan);
-  float iscale[kLanes];
+  float iscale[kLanes], invExtreme[kLanes];
+  for (int k = 0; k < kLanes; ++k)
+    invExtreme[k] = live[k] ? 1.0f / extreme[k] : 0.0f;
   LaneSums sums;
-  for (int kk = -kScanSteps; kk <= kScanSteps; ++kk) {
-    float t = static_cast<float>(kk) / kScanSteps;
+  for (int kk = -scanSteps; kk <= scanSteps; ++kk) {
+    float t = static_cast<float>(kk) / scanSteps;
     for (float target : {lo + t * spanLo, hi + t * spanHi}) {
       for (int k = 0; k < kLanes; ++k)
-        iscale[k] = live[k] ? target / extreme[k] : 0.0f;
+        iscale[k] = target * invExtreme[k];
       kernels.laneFitSums(x, w, n, zeros, iscale, lo, hi, &sums);
       judge(sums);
     }
@@ -268,7 +271,8 @@ void fitSymmetricLanes(const float *x, const float *w, int n, int qmin,
 }
 
 void fitAffineLanes(const float *x, const float *w, int n, int nmax,
-                    bool offsetNonPositive, float minSpan, AffineFit *out) {
+                    bool offsetNonPositive, float minSpan, int scanSteps,
+                    AffineFit *out) {
   float lo[kLanes], hi[kLanes];
   double sw[kLanes] = {}, swx[kLanes] = {};
   for (int k = 0; k < kLanes; ++k)
@@ -300,34 +304,28 @@ void fitAffineLanes(const float *x, const float *w, int n, int nmax,
   }
   float top = static_cast<float>(nmax);
   const SearchKernels &kernels = searchKernels();
-  // The judge of fitAffine, for lane k.
-  auto judge = [&](const LaneSums &t, int k) {
-    double sq = t.q[k], sqq = t.qq[k], sxq = t.xq[k];
-    if (!(sqq > 0.0))
-      return false;
-    double det = sqq * sw[k] - sq * sq;
-    double aNum = sxq * sw[k] - swx[k] * sq, cNum = sqq * swx[k] - sq * sxq;
-    double A, C, D;
-    if (det > 1e-12 * sqq * sw[k] && !(offsetNonPositive && cNum > 0.0)) {
-      A = aNum;
-      C = cNum;
-      D = det;
-    } else {
-      A = sxq;
-      C = 0.0;
-      D = sqq;
+  // The judge of fitAffine for all lanes, without branches (which of the
+  // 39 candidates wins is unpredictable); improved[k] says which won.
+  bool improved[kLanes];
+  auto judge = [&](const LaneSums &t) {
+    for (int k = 0; k < kLanes; ++k) {
+      double sq = t.q[k], sqq = t.qq[k], sxq = t.xq[k];
+      double det = sqq * sw[k] - sq * sq;
+      double aNum = sxq * sw[k] - swx[k] * sq, cNum = sqq * swx[k] - sq * sxq;
+      bool full =
+          det > 1e-12 * sqq * sw[k] && !(offsetNonPositive && cNum > 0.0);
+      double A = full ? aNum : sxq, C = full ? cNum : 0.0,
+             D = full ? det : sqq;
+      double N = A * sxq + C * swx[k];
+      bool take = live[k] && sqq > 0.0 && A > 0.0 &&
+                  (!found[k] || N * bestD[k] > bestN[k] * D);
+      bestN[k] = take ? N : bestN[k];
+      bestD[k] = take ? D : bestD[k];
+      bestA[k] = take ? A : bestA[k];
+      bestC[k] = take ? C : bestC[k];
+      found[k] = found[k] || take;
+      improved[k] = take;
     }
-    if (!(A > 0.0))
-      return false;
-    double N = A * sxq + C * swx[k];
-    if (found[k] && !(N * bestD[k] > bestN[k] * D))
-      return false;
-    found[k] = true;
-    bestN[k] = N;
-    bestD[k] = D;
-    bestA[k] = A;
-    bestC[k] = C;
-    return true;
   };
   auto setFit = [&](int k) {
     out[k].scale = static_cast<float>(bestA[k] / bestD[k]);
@@ -336,19 +334,20 @@ void fitAffineLanes(const float *x, const float *w, int n, int nmax,
   float span = scanSpan(top, minSpan);
   float base[kLanes], iscale[kLanes];
   LaneSums sums;
-  for (float shift : {0.0f, -0.5f, 0.5f})
-    for (int kk = -kScanSteps; kk <= kScanSteps; ++kk) {
-      float target = top + span * static_cast<float>(kk) / kScanSteps;
-      for (int k = 0; k < kLanes; ++k) {
-        float range = hi[k] - lo[k];
-        base[k] = live[k] ? lo[k] + shift * range / top : 0.0f;
-        iscale[k] = live[k] ? target / range : 0.0f;
-      }
-      kernels.laneFitSums(x, w, n, base, iscale, 0.0f, top, &sums);
+  float invRange[kLanes];
+  for (int k = 0; k < kLanes; ++k)
+    invRange[k] = live[k] ? 1.0f / (hi[k] - lo[k]) : 0.0f;
+  for (float shift : {0.0f, -0.5f, 0.5f}) {
+    for (int k = 0; k < kLanes; ++k)
+      base[k] = live[k] ? lo[k] + shift * (hi[k] - lo[k]) / top : 0.0f;
+    for (int kk = -scanSteps; kk <= scanSteps; ++kk) {
+      float target = top + span * static_cast<float>(kk) / scanSteps;
       for (int k = 0; k < kLanes; ++k)
-        if (live[k])
-          judge(sums, k);
+        iscale[k] = target * invRange[k];
+      kernels.laneFitSums(x, w, n, base, iscale, 0.0f, top, &sums);
+      judge(sums);
     }
+  }
   for (int k = 0; k < kLanes; ++k) {
     if (!live[k])
       continue;
@@ -371,8 +370,9 @@ void fitAffineLanes(const float *x, const float *w, int n, int nmax,
     if (!any)
       break;
     kernels.laneFitSums(x, w, n, base, iscale, 0.0f, top, &sums);
+    judge(sums);
     for (int k = 0; k < kLanes; ++k) {
-      live[k] = live[k] && judge(sums, k);
+      live[k] = improved[k];
       if (live[k])
         setFit(k);
     }
