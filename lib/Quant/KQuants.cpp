@@ -54,6 +54,19 @@ float subBlockSpan(const KFormatShape &shape) {
   return shape.qmax - shape.qmin <= 7 ? 1.5f : 1.0f;
 }
 
+/// Steps each way of the sub-block scans (ScaleSearch.h). Measured against
+/// ggml on the tiny models (test/Quant/ggml-blocks.test): Q6_K's 64 levels
+/// and Q4_K's 16 keep their margin with coarser scans, the Lloyd steps and
+/// the refinement recovering the rest; the other formats keep the default.
+int subBlockScanSteps(const KFormatShape &shape) {
+  int levels = shape.qmax - shape.qmin + 1;
+  if (levels == 64)
+    return 3;
+  if (levels == 16 && shape.mMax)
+    return 4;
+  return kScanSteps;
+}
+
 int clampInt(int v, int lo, int hi) { return v < lo ? lo : (v > hi ? hi : v); }
 
 /// round(v) clamped to [lo, hi], clamping first so that no out-of-range
@@ -155,37 +168,68 @@ int storedScales(const float *candidates, int count, float *out) {
   return len;
 }
 
+//===-- Lane layout -------------------------------------------------------===//
+
+// The solvers keep a super-block in SearchKernels.h's lane layout: eight
+// sub-blocks side by side, sub-block j = 8 g + k's value i at
+// [8 n g + 8 i + k]. Every kernel call then measures eight sub-blocks, one
+// per vector lane, with no horizontal sums (Q4_K/Q5_K: one group of eight
+// sub-blocks of 32; Q2_K/Q3_K/Q6_K: two groups of sub-blocks of 16).
+
+void toLanes(const float *src, int n, int subBlocks, float *dst) {
+  for (int j = 0; j < subBlocks; ++j) {
+    float *lane = dst + (j / kLanes) * kLanes * n + j % kLanes;
+    for (int i = 0; i < n; ++i)
+      lane[i * kLanes] = src[j * n + i];
+  }
+}
+
+/// Copies lane k of a group's codes.
+void copyLane(const float *src, int n, int k, float *dst) {
+  for (int i = 0; i < n; ++i)
+    dst[i * kLanes + k] = src[i * kLanes + k];
+}
+
 //===-- Affine formats: Q2_K, Q4_K, Q5_K ----------------------------------===//
 
 class AffineSolver {
 public:
   AffineSolver(const KFormatShape &shape, const SearchKernels &kernels,
-               const float *x, const float *w)
-      : shape(shape), kernels(kernels), x(x), w(w), n(shape.subLength),
-        S(shape.subBlocks), top(static_cast<float>(shape.qmax)) {}
+               const float *xRows, const float *wRows)
+      : shape(shape), kernels(kernels), n(shape.subLength), S(shape.subBlocks),
+        groups(S / kLanes), top(static_cast<float>(shape.qmax)) {
+    toLanes(xRows, n, S, x);
+    toLanes(wRows, n, S, w);
+  }
 
   void solve(KBlock &out);
 
 private:
-  /// E of sub-block j with integer scale/min (sc, m) under the current
-  /// d, dmin; codes into `q`.
-  float subError(int j, int sc, int m, float *codes) const {
-    float dl = d * static_cast<float>(sc);
-    float ml = dmin * static_cast<float>(m);
-    return kernels.requantAffine(x + j * n, w + j * n, n, dl, ml, top, codes);
+  /// E of group g's sub-blocks with integer scales/mins scs, ms (one per
+  /// lane) under super-scales (dc, mc); codes into `codes` (the group's
+  /// lane block), errors into errs[0..7].
+  void groupError(int g, float dc, float mc, const int *scs, const int *ms,
+                  float *codes, float *errs) const {
+    float dl[kLanes], ml[kLanes], inv[kLanes];
+    for (int k = 0; k < kLanes; ++k) {
+      dl[k] = dc * static_cast<float>(scs[k]);
+      ml[k] = mc * static_cast<float>(ms[k]);
+      inv[k] = dl[k] > 0.0f ? 1.0f / dl[k] : 0.0f;
+    }
+    int offset = g * kLanes * n;
+    kernels.laneRequant(x + offset, w + offset, n, dl, ml, inv, 0.0f, top,
+                        codes, errs);
   }
 
   /// Re-rounds every sub-block for candidate (d, dmin) with the current
   /// integer scales; returns the total E.
   double totalError(float dc, float mc, float *codes, float *errors) const {
+    for (int g = 0; g < groups; ++g)
+      groupError(g, dc, mc, sc + g * kLanes, m + g * kLanes,
+                 codes + g * kLanes * n, errors + g * kLanes);
     double total = 0.0;
-    for (int j = 0; j < S; ++j) {
-      float dl = dc * static_cast<float>(sc[j]);
-      float ml = mc * static_cast<float>(m[j]);
-      errors[j] = kernels.requantAffine(x + j * n, w + j * n, n, dl, ml, top,
-                                        codes + j * n);
+    for (int j = 0; j < S; ++j)
       total += errors[j];
-    }
     return total;
   }
 
@@ -202,12 +246,12 @@ private:
 
   const KFormatShape &shape;
   const SearchKernels &kernels;
-  const float *x, *w;
-  int n, S;
+  int n, S, groups;
   float top;
+  float x[kSuperBlock], w[kSuperBlock];
   // Step 1.
   float a[16], b[16];
-  // Current solution.
+  // Current solution (codes in lane layout).
   float d = 0.0f, dmin = 0.0f;
   int sc[16], m[16];
   float q[kSuperBlock];
@@ -217,19 +261,29 @@ private:
 void AffineSolver::solve(KBlock &out) {
   float span = subBlockSpan(shape);
   float sensScale[16], sensMin[16];
-  for (int j = 0; j < S; ++j) {
-    AffineFit fit = fitAffine(x + j * n, w + j * n, n, shape.qmax, true, span);
-    a[j] = fit.scale;
-    b[j] = -fit.offset;
-    double sq = 0.0, sw = 0.0;
-    float inv = a[j] > 0.0f ? 1.0f / a[j] : 0.0f;
-    for (int i = 0; i < n; ++i) {
-      float c = (x[j * n + i] + b[j]) * inv;
-      sq += w[j * n + i] * c * c;
-      sw += w[j * n + i];
+  for (int g = 0; g < groups; ++g) {
+    const float *xg = x + g * kLanes * n, *wg = w + g * kLanes * n;
+    AffineFit fits[kLanes];
+    fitAffineLanes(xg, wg, n, shape.qmax, true, span,
+                   subBlockScanSteps(shape), fits);
+    float inv[kLanes];
+    double sq[kLanes] = {}, sw[kLanes] = {};
+    for (int k = 0; k < kLanes; ++k) {
+      a[g * kLanes + k] = fits[k].scale;
+      b[g * kLanes + k] = -fits[k].offset;
+      inv[k] = fits[k].scale > 0.0f ? 1.0f / fits[k].scale : 0.0f;
     }
-    sensScale[j] = static_cast<float>(sq);
-    sensMin[j] = static_cast<float>(sw);
+    for (int i = 0; i < n; ++i)
+      for (int k = 0; k < kLanes; ++k) {
+        float wi = wg[i * kLanes + k];
+        float c = (xg[i * kLanes + k] + b[g * kLanes + k]) * inv[k];
+        sq[k] += wi * c * c;
+        sw[k] += wi;
+      }
+    for (int k = 0; k < kLanes; ++k) {
+      sensScale[g * kLanes + k] = static_cast<float>(sq[k]);
+      sensMin[g * kLanes + k] = static_cast<float>(sw[k]);
+    }
   }
 
   float dCand[2], mCand[2];
@@ -277,56 +331,85 @@ void AffineSolver::solve(KBlock &out) {
   for (int j = 0; j < S; ++j) {
     out.sc[j] = static_cast<int16_t>(sc[j]);
     out.m[j] = static_cast<int16_t>(m[j]);
+    const float *lane = q + (j / kLanes) * kLanes * n + j % kLanes;
+    for (int i = 0; i < n; ++i)
+      out.q[j * n + i] = static_cast<int8_t>(lane[i * kLanes]);
   }
-  for (int i = 0; i < kSuperBlock; ++i)
-    out.q[i] = static_cast<int8_t>(q[i]);
 }
 
 bool AffineSolver::refineSubBlocks() {
   bool changed = false;
-  float trial[32];
-  for (int j = 0; j < S; ++j) {
-    int bestSc = sc[j], bestM = m[j];
-    float bestErr = err[j];
-    auto consider = [&](int s, int mm) {
-      s = clampInt(s, 0, shape.scMax);
-      mm = clampInt(mm, 0, shape.mMax);
-      if (s == bestSc && mm == bestM)
-        return;
-      float e = subError(j, s, mm, trial);
-      if (e < bestErr) {
-        bestErr = e;
-        bestSc = s;
-        bestM = mm;
-        std::memcpy(q + j * n, trial, n * sizeof(float));
+  float trial[kLanes * 32], trialErr[kLanes];
+  for (int g = 0; g < groups; ++g) {
+    int *scg = sc + g * kLanes, *mg = m + g * kLanes;
+    float *qg = q + g * kLanes * n;
+    int bestSc[kLanes], bestM[kLanes];
+    float bestErr[kLanes];
+    for (int k = 0; k < kLanes; ++k) {
+      bestSc[k] = scg[k];
+      bestM[k] = mg[k];
+      bestErr[k] = err[g * kLanes + k];
+    }
+    // Trial (s, mm) per lane, kept where it lowers E.
+    int s[kLanes], mm[kLanes];
+    auto consider = [&] {
+      groupError(g, d, dmin, s, mm, trial, trialErr);
+      for (int k = 0; k < kLanes; ++k) {
+        if ((s[k] == bestSc[k] && mm[k] == bestM[k]) ||
+            !(trialErr[k] < bestErr[k]))
+          continue;
+        bestErr[k] = trialErr[k];
+        bestSc[k] = s[k];
+        bestM[k] = mm[k];
+        copyLane(trial, n, k, qg);
       }
     };
     for (int ds = -1; ds <= 1; ++ds)
-      for (int dm = -1; dm <= 1; ++dm)
-        if (ds || dm)
-          consider(sc[j] + ds, m[j] + dm);
+      for (int dm = -1; dm <= 1; ++dm) {
+        if (!ds && !dm)
+          continue;
+        for (int k = 0; k < kLanes; ++k) {
+          s[k] = clampInt(scg[k] + ds, 0, shape.scMax);
+          mm[k] = clampInt(mg[k] + dm, 0, shape.mMax);
+        }
+        consider();
+      }
     // Least squares for the current codes: y = alpha q + c, c <= 0.
-    double sw = 0, sq = 0, sqq = 0, sx = 0, sxq = 0;
-    for (int i = 0; i < n; ++i) {
-      double wi = w[j * n + i], qi = q[j * n + i], xi = x[j * n + i];
-      sw += wi;
-      sq += wi * qi;
-      sqq += wi * qi * qi;
-      sx += wi * xi;
-      sxq += wi * xi * qi;
+    double sw[kLanes] = {}, sq[kLanes] = {}, sqq[kLanes] = {},
+           sx[kLanes] = {}, sxq[kLanes] = {};
+    const float *xg = x + g * kLanes * n, *wg = w + g * kLanes * n;
+    for (int i = 0; i < n; ++i)
+      for (int k = 0; k < kLanes; ++k) {
+        double wi = wg[i * kLanes + k], qi = qg[i * kLanes + k],
+               xi = xg[i * kLanes + k];
+        sw[k] += wi;
+        sq[k] += wi * qi;
+        sqq[k] += wi * qi * qi;
+        sx[k] += wi * xi;
+        sxq[k] += wi * xi * qi;
+      }
+    for (int k = 0; k < kLanes; ++k) {
+      double alpha, c;
+      if (!solve2x2(sqq[k], sq[k], sw[k], sxq[k], sx[k], alpha, c) ||
+          c > 0.0) {
+        c = 0.0;
+        alpha = sqq[k] > 0.0 ? sxq[k] / sqq[k] : 0.0;
+      }
+      if (d > 0.0f && alpha > 0.0) {
+        s[k] = roundClamp(alpha / d, 0, shape.scMax);
+        mm[k] = dmin > 0.0f ? roundClamp(-c / dmin, 0, shape.mMax) : 0;
+      } else {
+        s[k] = bestSc[k];
+        mm[k] = bestM[k];
+      }
     }
-    double alpha, c;
-    if (!solve2x2(sqq, sq, sw, sxq, sx, alpha, c) || c > 0.0) {
-      c = 0.0;
-      alpha = sqq > 0.0 ? sxq / sqq : 0.0;
-    }
-    if (d > 0.0f && alpha > 0.0)
-      consider(roundClamp(alpha / d, 0, shape.scMax),
-               dmin > 0.0f ? roundClamp(-c / dmin, 0, shape.mMax) : 0);
-    if (bestSc != sc[j] || bestM != m[j]) {
-      sc[j] = bestSc;
-      m[j] = bestM;
-      err[j] = bestErr;
+    consider();
+    for (int k = 0; k < kLanes; ++k) {
+      if (bestSc[k] == scg[k] && bestM[k] == mg[k])
+        continue;
+      scg[k] = bestSc[k];
+      mg[k] = bestM[k];
+      err[g * kLanes + k] = bestErr[k];
       changed = true;
     }
   }
@@ -336,18 +419,19 @@ bool AffineSolver::refineSubBlocks() {
 bool AffineSolver::refineSuperScales() {
   // E(d, dmin) = sum w (x - d u + dmin v)^2 with u = sc_j q, v = m_j.
   double suu = 0, suv = 0, svv = 0, sxu = 0, sxv = 0;
-  for (int j = 0; j < S; ++j) {
-    for (int i = 0; i < n; ++i) {
-      double wi = w[j * n + i], xi = x[j * n + i];
-      double u = static_cast<double>(sc[j]) * q[j * n + i];
-      double v = m[j];
-      suu += wi * u * u;
-      suv += wi * u * v;
-      svv += wi * v * v;
-      sxu += wi * xi * u;
-      sxv += wi * xi * v;
-    }
-  }
+  for (int g = 0; g < groups; ++g)
+    for (int i = 0; i < n; ++i)
+      for (int k = 0; k < kLanes; ++k) {
+        int j = g * kLanes + k, at = g * kLanes * n + i * kLanes + k;
+        double wi = w[at], xi = x[at];
+        double u = static_cast<double>(sc[j]) * q[at];
+        double v = m[j];
+        suu += wi * u * u;
+        suv += wi * u * v;
+        svv += wi * v * v;
+        sxu += wi * xi * u;
+        sxv += wi * xi * v;
+      }
   double dd, mm;
   // Normal equations in (d, -dmin).
   if (!solve2x2(suu, suv, svv, sxu, sxv, dd, mm)) {
@@ -400,25 +484,39 @@ bool AffineSolver::refineSuperScales() {
 class SymmetricSolver {
 public:
   SymmetricSolver(const KFormatShape &shape, const SearchKernels &kernels,
-                  const float *x, const float *w)
-      : shape(shape), kernels(kernels), x(x), w(w), n(shape.subLength),
-        S(shape.subBlocks), qmin(static_cast<float>(shape.qmin)),
-        qmax(static_cast<float>(shape.qmax)) {}
+                  const float *xRows, const float *wRows)
+      : shape(shape), kernels(kernels), n(shape.subLength), S(shape.subBlocks),
+        groups(S / kLanes), qmin(static_cast<float>(shape.qmin)),
+        qmax(static_cast<float>(shape.qmax)) {
+    toLanes(xRows, n, S, x);
+    toLanes(wRows, n, S, w);
+  }
 
   void solve(KBlock &out);
 
 private:
-  float subError(int j, float dc, int s, float *codes) const {
-    return kernels.requantSymmetric(
-        x + j * n, w + j * n, n, dc * static_cast<float>(s), qmin, qmax, codes);
+  /// E of group g's sub-blocks with integer scales scs under super-scale
+  /// dc; codes into `codes`, errors into errs[0..7].
+  void groupError(int g, float dc, const int *scs, float *codes,
+                  float *errs) const {
+    float dl[kLanes], inv[kLanes];
+    const float zeros[kLanes] = {};
+    for (int k = 0; k < kLanes; ++k) {
+      dl[k] = dc * static_cast<float>(scs[k]);
+      inv[k] = dl[k] != 0.0f ? 1.0f / dl[k] : 0.0f;
+    }
+    int offset = g * kLanes * n;
+    kernels.laneRequant(x + offset, w + offset, n, dl, zeros, inv, qmin, qmax,
+                        codes, errs);
   }
 
   double totalError(float dc, float *codes, float *errors) const {
+    for (int g = 0; g < groups; ++g)
+      groupError(g, dc, sc + g * kLanes, codes + g * kLanes * n,
+                 errors + g * kLanes);
     double total = 0.0;
-    for (int j = 0; j < S; ++j) {
-      errors[j] = subError(j, dc, sc[j], codes + j * n);
+    for (int j = 0; j < S; ++j)
       total += errors[j];
-    }
     return total;
   }
 
@@ -427,9 +525,9 @@ private:
 
   const KFormatShape &shape;
   const SearchKernels &kernels;
-  const float *x, *w;
-  int n, S;
+  int n, S, groups;
   float qmin, qmax;
+  float x[kSuperBlock], w[kSuperBlock];
   float a[16];
   float d = 0.0f;
   int sc[16];
@@ -440,17 +538,24 @@ private:
 void SymmetricSolver::solve(KBlock &out) {
   float span = subBlockSpan(shape);
   float sens[16];
-  for (int j = 0; j < S; ++j) {
-    SymmetricFit fit =
-        fitSymmetric(x + j * n, w + j * n, n, shape.qmin, shape.qmax, span);
-    a[j] = fit.scale;
-    double sq = 0.0;
-    float inv = a[j] != 0.0f ? 1.0f / a[j] : 0.0f;
-    for (int i = 0; i < n; ++i) {
-      float c = x[j * n + i] * inv;
-      sq += w[j * n + i] * c * c;
+  for (int g = 0; g < groups; ++g) {
+    const float *xg = x + g * kLanes * n, *wg = w + g * kLanes * n;
+    SymmetricFit fits[kLanes];
+    fitSymmetricLanes(xg, wg, n, shape.qmin, shape.qmax, span,
+                      subBlockScanSteps(shape), fits);
+    float inv[kLanes];
+    double sq[kLanes] = {};
+    for (int k = 0; k < kLanes; ++k) {
+      a[g * kLanes + k] = fits[k].scale;
+      inv[k] = fits[k].scale != 0.0f ? 1.0f / fits[k].scale : 0.0f;
     }
-    sens[j] = static_cast<float>(sq);
+    for (int i = 0; i < n; ++i)
+      for (int k = 0; k < kLanes; ++k) {
+        float c = xg[i * kLanes + k] * inv[k];
+        sq[k] += wg[i * kLanes + k] * c * c;
+      }
+    for (int k = 0; k < kLanes; ++k)
+      sens[g * kLanes + k] = static_cast<float>(sq[k]);
   }
 
   float dCand[2], dList[kMaxStoredScales];
@@ -485,44 +590,61 @@ void SymmetricSolver::solve(KBlock &out) {
 
   out = KBlock();
   out.d = fp32ToFp16Bits(d);
-  for (int j = 0; j < S; ++j)
+  for (int j = 0; j < S; ++j) {
     out.sc[j] = static_cast<int16_t>(sc[j]);
-  for (int i = 0; i < kSuperBlock; ++i)
-    out.q[i] = static_cast<int8_t>(q[i]);
+    const float *lane = q + (j / kLanes) * kLanes * n + j % kLanes;
+    for (int i = 0; i < n; ++i)
+      out.q[j * n + i] = static_cast<int8_t>(lane[i * kLanes]);
+  }
 }
 
 bool SymmetricSolver::refineSubBlocks() {
   if (d == 0.0f)
     return false;
   bool changed = false;
-  float trial[32];
-  for (int j = 0; j < S; ++j) {
-    int bestSc = sc[j];
-    float bestErr = err[j];
-    auto consider = [&](int s) {
-      s = clampInt(s, shape.scMin, shape.scMax);
-      if (s == bestSc)
-        return;
-      float e = subError(j, d, s, trial);
-      if (e < bestErr) {
-        bestErr = e;
-        bestSc = s;
-        std::memcpy(q + j * n, trial, n * sizeof(float));
+  float trial[kLanes * 32], trialErr[kLanes];
+  for (int g = 0; g < groups; ++g) {
+    int *scg = sc + g * kLanes;
+    float *qg = q + g * kLanes * n;
+    int bestSc[kLanes], s[kLanes];
+    float bestErr[kLanes];
+    for (int k = 0; k < kLanes; ++k) {
+      bestSc[k] = scg[k];
+      bestErr[k] = err[g * kLanes + k];
+    }
+    auto consider = [&] {
+      groupError(g, d, s, trial, trialErr);
+      for (int k = 0; k < kLanes; ++k) {
+        if (s[k] == bestSc[k] || !(trialErr[k] < bestErr[k]))
+          continue;
+        bestErr[k] = trialErr[k];
+        bestSc[k] = s[k];
+        copyLane(trial, n, k, qg);
       }
     };
-    consider(sc[j] - 1);
-    consider(sc[j] + 1);
-    double sxq = 0, sqq = 0;
-    for (int i = 0; i < n; ++i) {
-      double wi = w[j * n + i], qi = q[j * n + i];
-      sxq += wi * x[j * n + i] * qi;
-      sqq += wi * qi * qi;
+    for (int step : {-1, 1}) {
+      for (int k = 0; k < kLanes; ++k)
+        s[k] = clampInt(scg[k] + step, shape.scMin, shape.scMax);
+      consider();
     }
-    if (sqq > 0.0)
-      consider(roundClamp(sxq / sqq / d, shape.scMin, shape.scMax));
-    if (bestSc != sc[j]) {
-      sc[j] = bestSc;
-      err[j] = bestErr;
+    double sxq[kLanes] = {}, sqq[kLanes] = {};
+    const float *xg = x + g * kLanes * n, *wg = w + g * kLanes * n;
+    for (int i = 0; i < n; ++i)
+      for (int k = 0; k < kLanes; ++k) {
+        double wi = wg[i * kLanes + k], qi = qg[i * kLanes + k];
+        sxq[k] += wi * xg[i * kLanes + k] * qi;
+        sqq[k] += wi * qi * qi;
+      }
+    for (int k = 0; k < kLanes; ++k)
+      s[k] = sqq[k] > 0.0 ? roundClamp(sxq[k] / sqq[k] / d, shape.scMin,
+                                       shape.scMax)
+                          : bestSc[k];
+    consider();
+    for (int k = 0; k < kLanes; ++k) {
+      if (bestSc[k] == scg[k])
+        continue;
+      scg[k] = bestSc[k];
+      err[g * kLanes + k] = bestErr[k];
       changed = true;
     }
   }
@@ -532,13 +654,15 @@ bool SymmetricSolver::refineSubBlocks() {
 bool SymmetricSolver::refineSuperScale() {
   // E(d) = sum w (x - d u)^2 with u = sc_j q: d* = sum w x u / sum w u^2.
   double sxu = 0, suu = 0;
-  for (int j = 0; j < S; ++j)
-    for (int i = 0; i < n; ++i) {
-      double wi = w[j * n + i];
-      double u = static_cast<double>(sc[j]) * q[j * n + i];
-      sxu += wi * x[j * n + i] * u;
-      suu += wi * u * u;
-    }
+  for (int g = 0; g < groups; ++g)
+    for (int i = 0; i < n; ++i)
+      for (int k = 0; k < kLanes; ++k) {
+        int j = g * kLanes + k, at = g * kLanes * n + i * kLanes + k;
+        double wi = w[at];
+        double u = static_cast<double>(sc[j]) * q[at];
+        sxu += wi * x[at] * u;
+        suu += wi * u * u;
+      }
   if (!(suu > 0.0))
     return false;
   float dd = static_cast<float>(sxu / suu);

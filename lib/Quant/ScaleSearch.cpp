@@ -191,4 +191,192 @@ AffineFit fitAffine(const float *x, const float *w, int n, int nmax,
   return best;
 }
 
+void fitSymmetricLanes(const float *x, const float *w, int n, int qmin,
+                       int qmax, float minSpan, int scanSteps,
+                       SymmetricFit *out) {
+  float amax[kLanes] = {}, extreme[kLanes] = {};
+  for (int i = 0; i < n; ++i)
+    for (int k = 0; k < kLanes; ++k) {
+      float v = x[i * kLanes + k];
+      if (std::fabs(v) > amax[k]) {
+        amax[k] = std::fabs(v);
+        extreme[k] = v;
+      }
+    }
+  bool live[kLanes];
+  // Per lane, the sums of the best candidate so far: its score (error
+  // reduction) xq^2 / qq is compared by cross-multiplying, so the scan
+  // divides nothing (an exact zero xq, whose scale would be zero, never
+  // wins: that leaves the scale at zero, as a zero score would).
+  float bestXQ[kLanes], bestQQ[kLanes];
+  for (int k = 0; k < kLanes; ++k) {
+    out[k] = SymmetricFit();
+    live[k] = !(amax[k] < kGroupZero);
+    bestXQ[k] = 0.0f;
+    bestQQ[k] = 1.0f;
+  }
+  const SearchKernels &kernels = searchKernels();
+  float lo = static_cast<float>(qmin), hi = static_cast<float>(qmax);
+  // The judge of fitSymmetric for all lanes; improved[k] says which won.
+  bool improved[kLanes];
+  auto judge = [&](const LaneSums &t) {
+    for (int k = 0; k < kLanes; ++k) {
+      double xq = t.xq[k], qq = t.qq[k], bx = bestXQ[k];
+      bool take = live[k] && qq > 0.0 && xq * xq * bestQQ[k] > bx * bx * qq;
+      bestXQ[k] = take ? t.xq[k] : bestXQ[k];
+      bestQQ[k] = take ? t.qq[k] : bestQQ[k];
+      improved[k] = take;
+    }
+  };
+  const float zeros[kLanes] = {};
+  float spanLo = scanSpan(lo, minSpan), spanHi = scanSpan(hi, minSpan);
+  float iscale[kLanes], invExtreme[kLanes];
+  for (int k = 0; k < kLanes; ++k)
+    invExtreme[k] = live[k] ? 1.0f / extreme[k] : 0.0f;
+  LaneSums sums;
+  for (int kk = -scanSteps; kk <= scanSteps; ++kk) {
+    float t = static_cast<float>(kk) / scanSteps;
+    for (float target : {lo + t * spanLo, hi + t * spanHi}) {
+      for (int k = 0; k < kLanes; ++k)
+        iscale[k] = target * invExtreme[k];
+      kernels.laneFitSums(x, w, n, zeros, iscale, lo, hi, &sums);
+      judge(sums);
+    }
+  }
+  auto scaleOf = [&](int k) {
+    return bestXQ[k] != 0.0f
+               ? static_cast<float>(double(bestXQ[k]) / bestQQ[k])
+               : 0.0f;
+  };
+  // Lloyd steps, per lane until one fails to improve.
+  for (int k = 0; k < kLanes; ++k)
+    live[k] = live[k] && bestXQ[k] != 0.0f;
+  for (int iter = 0; iter < 4; ++iter) {
+    bool any = false;
+    for (int k = 0; k < kLanes; ++k) {
+      iscale[k] = live[k] ? 1.0f / scaleOf(k) : 0.0f;
+      any |= live[k];
+    }
+    if (!any)
+      break;
+    kernels.laneFitSums(x, w, n, zeros, iscale, lo, hi, &sums);
+    judge(sums);
+    for (int k = 0; k < kLanes; ++k)
+      live[k] = improved[k];
+  }
+  for (int k = 0; k < kLanes; ++k) {
+    out[k].scale = scaleOf(k);
+    out[k].gain = double(bestXQ[k]) * bestXQ[k] / bestQQ[k];
+  }
+}
+
+void fitAffineLanes(const float *x, const float *w, int n, int nmax,
+                    bool offsetNonPositive, float minSpan, int scanSteps,
+                    AffineFit *out) {
+  float lo[kLanes], hi[kLanes];
+  double sw[kLanes] = {}, swx[kLanes] = {};
+  for (int k = 0; k < kLanes; ++k)
+    lo[k] = hi[k] = x[k];
+  for (int i = 0; i < n; ++i)
+    for (int k = 0; k < kLanes; ++k) {
+      float xi = x[i * kLanes + k], wi = w[i * kLanes + k];
+      lo[k] = xi < lo[k] ? xi : lo[k];
+      hi[k] = xi > hi[k] ? xi : hi[k];
+      sw[k] += wi;
+      swx[k] += static_cast<double>(wi) * xi;
+    }
+  bool live[kLanes];
+  // Per lane, the best fit so far as fractions over one positive
+  // denominator: a = bestA / bestD, c = bestC / bestD, and its error
+  // reduction bestN / bestD (error = swxx - a sxq - c swx); candidates are
+  // compared by cross-multiplying, so the scan divides nothing.
+  double bestN[kLanes], bestD[kLanes], bestA[kLanes], bestC[kLanes];
+  bool found[kLanes];
+  for (int k = 0; k < kLanes; ++k) {
+    if (offsetNonPositive && lo[k] > 0.0f)
+      lo[k] = 0.0f;
+    out[k] = AffineFit();
+    out[k].offset = lo[k];
+    live[k] = hi[k] > lo[k];
+    found[k] = false;
+    bestN[k] = bestA[k] = bestC[k] = 0.0;
+    bestD[k] = 1.0;
+  }
+  float top = static_cast<float>(nmax);
+  const SearchKernels &kernels = searchKernels();
+  // The judge of fitAffine for all lanes, without branches (which of the
+  // 39 candidates wins is unpredictable); improved[k] says which won.
+  bool improved[kLanes];
+  auto judge = [&](const LaneSums &t) {
+    for (int k = 0; k < kLanes; ++k) {
+      double sq = t.q[k], sqq = t.qq[k], sxq = t.xq[k];
+      double det = sqq * sw[k] - sq * sq;
+      double aNum = sxq * sw[k] - swx[k] * sq, cNum = sqq * swx[k] - sq * sxq;
+      bool full =
+          det > 1e-12 * sqq * sw[k] && !(offsetNonPositive && cNum > 0.0);
+      double A = full ? aNum : sxq, C = full ? cNum : 0.0,
+             D = full ? det : sqq;
+      double N = A * sxq + C * swx[k];
+      bool take = live[k] && sqq > 0.0 && A > 0.0 &&
+                  (!found[k] || N * bestD[k] > bestN[k] * D);
+      bestN[k] = take ? N : bestN[k];
+      bestD[k] = take ? D : bestD[k];
+      bestA[k] = take ? A : bestA[k];
+      bestC[k] = take ? C : bestC[k];
+      found[k] = found[k] || take;
+      improved[k] = take;
+    }
+  };
+  auto setFit = [&](int k) {
+    out[k].scale = static_cast<float>(bestA[k] / bestD[k]);
+    out[k].offset = static_cast<float>(bestC[k] / bestD[k]);
+  };
+  float span = scanSpan(top, minSpan);
+  float base[kLanes], iscale[kLanes];
+  LaneSums sums;
+  float invRange[kLanes];
+  for (int k = 0; k < kLanes; ++k)
+    invRange[k] = live[k] ? 1.0f / (hi[k] - lo[k]) : 0.0f;
+  for (float shift : {0.0f, -0.5f, 0.5f}) {
+    for (int k = 0; k < kLanes; ++k)
+      base[k] = live[k] ? lo[k] + shift * (hi[k] - lo[k]) / top : 0.0f;
+    for (int kk = -scanSteps; kk <= scanSteps; ++kk) {
+      float target = top + span * static_cast<float>(kk) / scanSteps;
+      for (int k = 0; k < kLanes; ++k)
+        iscale[k] = target * invRange[k];
+      kernels.laneFitSums(x, w, n, base, iscale, 0.0f, top, &sums);
+      judge(sums);
+    }
+  }
+  for (int k = 0; k < kLanes; ++k) {
+    if (!live[k])
+      continue;
+    if (found[k] && static_cast<float>(bestA[k] / bestD[k]) != 0.0f) {
+      setFit(k);
+    } else {
+      // Nothing well-posed: plain min/max quantization.
+      out[k].scale = (hi[k] - lo[k]) / top;
+      out[k].offset = lo[k];
+      live[k] = false;
+    }
+  }
+  for (int iter = 0; iter < 4; ++iter) {
+    bool any = false;
+    for (int k = 0; k < kLanes; ++k) {
+      base[k] = live[k] ? out[k].offset : 0.0f;
+      iscale[k] = live[k] ? 1.0f / out[k].scale : 0.0f;
+      any |= live[k];
+    }
+    if (!any)
+      break;
+    kernels.laneFitSums(x, w, n, base, iscale, 0.0f, top, &sums);
+    judge(sums);
+    for (int k = 0; k < kLanes; ++k) {
+      live[k] = improved[k];
+      if (live[k])
+        setFit(k);
+    }
+  }
+}
+
 } // namespace phiq::quant::detail

@@ -84,6 +84,20 @@ struct AffineFit {
 AffineFit fitAffine(const float *x, const float *w, int n, int nmax,
                     bool offsetNonPositive, float minSpan);
 
+/// fitSymmetric and fitAffine for eight groups at once, in SearchKernels.h's
+/// lane layout (value i of group k at x[8 i + k]): the same candidates,
+/// judged in the same order, and the same Lloyd steps, per lane. Each lane's
+/// sums run over i in order, so a fit can differ from the one-group call's
+/// in the last bits of its sums.
+/// `scanSteps` replaces kScanSteps (the K-quants pick theirs by measured
+/// accuracy against ggml).
+void fitSymmetricLanes(const float *x, const float *w, int n, int qmin,
+                       int qmax, float minSpan, int scanSteps,
+                       SymmetricFit *out);
+void fitAffineLanes(const float *x, const float *w, int n, int nmax,
+                    bool offsetNonPositive, float minSpan, int scanSteps,
+                    AffineFit *out);
+
 /// Sum of the weights; a group whose weights are all zero is given unit
 /// weights instead (any code is then exact, and unit weights keep the fits
 /// well-posed). Returns the weights to use, in `scratch` when replaced.

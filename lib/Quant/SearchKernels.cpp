@@ -70,6 +70,42 @@ void fitSumsBatchPortable(const float *x, const float *w, int n,
     out[c] = fitSumsPortable(x, w, n, base[c], iscale[c], lo, hi);
 }
 
+void laneFitSumsPortable(const float *x, const float *w, int n,
+                         const float *base, const float *iscale, float lo,
+                         float hi, LaneSums *out) {
+  float sq[kLanes] = {}, sqq[kLanes] = {}, sxq[kLanes] = {};
+  for (int i = 0; i < n; ++i)
+    for (int k = 0; k < kLanes; ++k) {
+      float xi = x[i * kLanes + k], wi = w[i * kLanes + k];
+      float q = roundNearest(clampFloat((xi - base[k]) * iscale[k], lo, hi));
+      float wq = wi * q;
+      sq[k] += wq;
+      sqq[k] += wq * q;
+      sxq[k] += wi * xi * q;
+    }
+  for (int k = 0; k < kLanes; ++k) {
+    out->q[k] = sq[k];
+    out->qq[k] = sqq[k];
+    out->xq[k] = sxq[k];
+  }
+}
+
+void laneRequantPortable(const float *x, const float *w, int n,
+                         const float *dl, const float *ml, const float *inv,
+                         float lo, float hi, float *q, float *err) {
+  float error[kLanes] = {};
+  for (int i = 0; i < n; ++i)
+    for (int k = 0; k < kLanes; ++k) {
+      float xi = x[i * kLanes + k];
+      float v = roundNearest(clampFloat((xi + ml[k]) * inv[k], lo, hi));
+      q[i * kLanes + k] = v;
+      float diff = xi - (dl[k] * v - ml[k]);
+      error[k] += w[i * kLanes + k] * diff * diff;
+    }
+  for (int k = 0; k < kLanes; ++k)
+    err[k] = error[k];
+}
+
 /// The grid value nearest v and its index: V[0] plus every gap whose
 /// midpoint lies below v (ties go to the lower value).
 inline float gridValue(float v, float &index) {
@@ -130,7 +166,8 @@ void errorAndNormPortable(const float *x, const float *y, int64_t n,
 const SearchKernels &portableSearchKernels() {
   static const SearchKernels kernels = {
       requantAffinePortable, requantSymmetricPortable, fitSumsPortable,
-      fitSumsBatchPortable, gridSumsPortable, gridErrorPortable, nullptr, nullptr,
+      fitSumsBatchPortable, laneFitSumsPortable, laneRequantPortable,
+      gridSumsPortable, gridErrorPortable, nullptr, nullptr,
       errorAndNormPortable};
   return kernels;
 }

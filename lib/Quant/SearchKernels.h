@@ -29,6 +29,11 @@ struct FitSums {
   float xq = 0.0f; // sum w x q
 };
 
+/// Sums of eight groups side by side (see laneFitSums).
+struct LaneSums {
+  float q[8], qq[8], xq[8];
+};
+
 struct SearchKernels {
   /// Affine decode y = dl * q - ml with q = clamp(round((x + ml) / dl), 0,
   /// top) (the reciprocal is 1 / dl, or 0 when dl is 0). Writes q, returns
@@ -48,6 +53,21 @@ struct SearchKernels {
   void (*fitSumsBatch)(const float *x, const float *w, int n,
                        const float *base, const float *iscale, int count,
                        float lo, float hi, FitSums *out);
+  /// Eight groups of n values at once, "lanes": value i of group k is at
+  /// x[8 i + k] (the K-quant solvers keep eight sub-blocks so, one per
+  /// vector lane, and need no horizontal sums). Each lane adds over i in
+  /// order, one IEEE operation at a time, in both tables.
+  ///
+  /// fitSums per lane: q = clamp(round((x - base[k]) * iscale[k]), lo, hi).
+  void (*laneFitSums)(const float *x, const float *w, int n,
+                      const float *base, const float *iscale, float lo,
+                      float hi, LaneSums *out);
+  /// Decode y = dl[k] q - ml[k] with q = clamp(round((x + ml[k]) * inv[k]),
+  /// lo, hi) per lane (ml = 0 is the symmetric decode, bit for bit): writes
+  /// the codes (lane layout) and err[k] = sum w (x - y)^2.
+  void (*laneRequant)(const float *x, const float *w, int n, const float *dl,
+                      const float *ml, const float *inv, float lo, float hi,
+                      float *q, float *err);
   /// IQ4_NL: sums for q = the grid value nearest x * inv.
   FitSums (*gridSums)(const float *x, const float *w, int n, float inv);
   /// IQ4_NL: grid indices nearest x / d (as floats) and sum w (x - d V)^2.

@@ -154,6 +154,45 @@ void fitSumsBatchAVX2(const float *x, const float *w, int n,
   }
 }
 
+void laneFitSumsAVX2(const float *x, const float *w, int n, const float *base,
+                     const float *iscale, float lo, float hi, LaneSums *out) {
+  __m256 vbase = _mm256_loadu_ps(base), vscale = _mm256_loadu_ps(iscale);
+  __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
+  __m256 sq = _mm256_setzero_ps(), sqq = sq, sxq = sq;
+  for (int i = 0; i < n; ++i) {
+    __m256 xi = _mm256_loadu_ps(x + i * kLanes);
+    __m256 wi = _mm256_loadu_ps(w + i * kLanes);
+    __m256 q = roundNearest8(
+        clamp8(_mm256_mul_ps(_mm256_sub_ps(xi, vbase), vscale), vlo, vhi));
+    __m256 wq = _mm256_mul_ps(wi, q);
+    sq = _mm256_add_ps(sq, wq);
+    sqq = _mm256_add_ps(sqq, _mm256_mul_ps(wq, q));
+    sxq = _mm256_add_ps(sxq, _mm256_mul_ps(_mm256_mul_ps(wi, xi), q));
+  }
+  _mm256_storeu_ps(out->q, sq);
+  _mm256_storeu_ps(out->qq, sqq);
+  _mm256_storeu_ps(out->xq, sxq);
+}
+
+void laneRequantAVX2(const float *x, const float *w, int n, const float *dl,
+                     const float *ml, const float *inv, float lo, float hi,
+                     float *q, float *err) {
+  __m256 vdl = _mm256_loadu_ps(dl), vml = _mm256_loadu_ps(ml);
+  __m256 vinv = _mm256_loadu_ps(inv);
+  __m256 vlo = _mm256_set1_ps(lo), vhi = _mm256_set1_ps(hi);
+  __m256 error = _mm256_setzero_ps();
+  for (int i = 0; i < n; ++i) {
+    __m256 xi = _mm256_loadu_ps(x + i * kLanes);
+    __m256 wi = _mm256_loadu_ps(w + i * kLanes);
+    __m256 v = roundNearest8(
+        clamp8(_mm256_mul_ps(_mm256_add_ps(xi, vml), vinv), vlo, vhi));
+    _mm256_storeu_ps(q + i * kLanes, v);
+    __m256 diff = _mm256_sub_ps(xi, _mm256_sub_ps(_mm256_mul_ps(vdl, v), vml));
+    error = _mm256_add_ps(error, _mm256_mul_ps(_mm256_mul_ps(wi, diff), diff));
+  }
+  _mm256_storeu_ps(err, error);
+}
+
 /// Nearest grid value (and index) of eight values, as gridValue does.
 inline __m256 gridValue8(__m256 v, __m256 &index) {
   __m256 value = _mm256_set1_ps(kIQ4Grid[0]);
@@ -345,6 +384,7 @@ void errorAndNormAVX2(const float *x, const float *y, int64_t n,
 const SearchKernels *avx2SearchKernels() {
   static const SearchKernels kernels = {requantAffineAVX2, requantSymmetricAVX2,
                                         fitSumsAVX2, fitSumsBatchAVX2,
+                                        laneFitSumsAVX2, laneRequantAVX2,
                                         gridSumsAVX2,
                                         gridErrorAVX2, roundRowQ8_0AVX2,
                                         roundRowQ4_0AVX2, errorAndNormAVX2};

@@ -115,6 +115,62 @@ TEST(SearchKernels, batched_fit_sums_equal_one_call_per_candidate) {
     }
 }
 
+TEST(SearchKernels, lane_kernels_equal_a_plain_loop_per_lane) {
+  // The lane kernels measure eight groups side by side (value i of group k
+  // at [8 i + k]); each lane must carry the bits of a plain sequential loop
+  // over that group, in both kernel tables (so the AVX2 and portable K-quant
+  // solvers write the same bytes).
+  std::vector<const SearchKernels *> tables = {&portableSearchKernels()};
+  if (const SearchKernels *avx2 = avx2SearchKernels())
+    tables.push_back(avx2);
+  auto rne = [](float v) { return (v + 12582912.0f) - 12582912.0f; };
+  auto clamp = [](float v, float lo, float hi) {
+    return v < lo ? lo : (v > hi ? hi : v);
+  };
+  for (int trial = 0; trial < 100; ++trial) {
+    int n = trial % 2 ? 32 : 16;
+    std::vector<float> x = randomValues(8 * n, trial, 0.05f);
+    std::vector<float> w = randomValues(8 * n, trial + 300, 1.0f);
+    for (float &v : w)
+      v = v * v + 0.01f;
+    float base[8], iscale[8], dl[8], ml[8], inv[8];
+    for (int k = 0; k < 8; ++k) {
+      base[k] = k % 3 ? -0.01f * k : 0.0f;
+      iscale[k] = (k % 2 ? -1.0f : 1.0f) * (10.0f + trial + 3.0f * k);
+      dl[k] = 0.004f * (1 + (trial + k) % 9);
+      ml[k] = k % 2 ? 0.0f : 0.002f * k;
+      inv[k] = 1.0f / dl[k];
+    }
+    for (const SearchKernels *kern : tables) {
+      LaneSums sums;
+      kern->laneFitSums(x.data(), w.data(), n, base, iscale, -8.0f, 15.0f,
+                        &sums);
+      std::vector<float> q(8 * n);
+      float err[8];
+      kern->laneRequant(x.data(), w.data(), n, dl, ml, inv, -4.0f, 31.0f,
+                        q.data(), err);
+      for (int k = 0; k < 8; ++k) {
+        float sq = 0, sqq = 0, sxq = 0, e = 0;
+        for (int i = 0; i < n; ++i) {
+          float xi = x[8 * i + k], wi = w[8 * i + k];
+          float c = rne(clamp((xi - base[k]) * iscale[k], -8.0f, 15.0f));
+          sq += wi * c;
+          sqq += wi * c * c;
+          sxq += wi * xi * c;
+          float v = rne(clamp((xi + ml[k]) * inv[k], -4.0f, 31.0f));
+          ASSERT_EQ(bitsOf(q[8 * i + k]), bitsOf(v)) << trial << " " << k;
+          float diff = xi - (dl[k] * v - ml[k]);
+          e += wi * diff * diff;
+        }
+        ASSERT_EQ(bitsOf(sums.q[k]), bitsOf(sq)) << trial << " " << k;
+        ASSERT_EQ(bitsOf(sums.qq[k]), bitsOf(sqq)) << trial << " " << k;
+        ASSERT_EQ(bitsOf(sums.xq[k]), bitsOf(sxq)) << trial << " " << k;
+        ASSERT_EQ(bitsOf(err[k]), bitsOf(e)) << trial << " " << k;
+      }
+    }
+  }
+}
+
 TEST(SearchKernels, grid_index_is_the_nearest_grid_value) {
   const SearchKernels &kernels = portableSearchKernels();
   std::vector<float> x(8), w(8, 1.0f), index(8);
