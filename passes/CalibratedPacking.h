@@ -35,6 +35,8 @@ struct CalibratedOptions {
   std::string algorithm;
   std::string calibration;
   quant::GPTQOptions gptq;
+  /// gptq-importance: diagonal or schur.
+  std::string gptqImportance = "diagonal";
 };
 
 /// For anything but rtn: checks the options, opens the calibration store,

@@ -61,6 +61,8 @@ struct QuantizeONNX : ::phiq::impl::QuantizeONNXBase<QuantizeONNX> {
     options.gptq.damp = gptqDamp;
     options.gptq.actOrder = gptqActOrder;
     options.gptq.block = gptqBlock;
+    options.gptq.refits = gptqRefits;
+    options.gptqImportance = gptqImportance;
     return ::phiq::applyCalibratedPacking(model, jobs, options, output,
                                           "--phiq-quantize-onnx", floats);
   }
