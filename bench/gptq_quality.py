@@ -14,6 +14,10 @@ export (default g32 asym, g128 asym) is written once per algorithm:
   gptq-act   algorithm=gptq gptq-act-order=true
   awq        algorithm=awq
   awq+gptq   algorithm=awq+gptq
+  NAME       any --variant NAME=OPTIONS (e.g. GPTQ with gptq-refits=2)
+With --rotate SEED the model first gets --phiq-rotate-residual (and, unless
+--calibration is given, is calibrated after the rotation with
+--phiq-calibrate); the KLD stays against the unrotated fp32 model's logits.
 GGUF files are scored in llama.cpp (llama-cpp-python, n_ctx 256, 2
 threads), ONNX folders in onnxruntime, over the 32 x 256 eval windows;
 reported as in bench/quality_table.py: bits per weight of the file,
@@ -83,14 +87,26 @@ def main():
     ap.add_argument("model")
     ap.add_argument("work")
     ap.add_argument("--calibration")
+    ap.add_argument("--reference", help="model folder whose fp32 logits the KLD is "
+                    "measured against (default: MODEL_DIR; e.g. the unrotated model)")
     ap.add_argument("--gguf", default="Q4_0,Q4_K_M,IQ4_NL,Q3_K_M")
     ap.add_argument("--onnx", default=",".join(ONNX))
     ap.add_argument("--algorithms", default="rtn,gptq,gptq-act,awq,awq+gptq")
+    ap.add_argument("--rotate", type=int, metavar="SEED",
+                    help="fold --phiq-rotate-residual (this seed) into the model first and "
+                         "calibrate the rotated model with --phiq-calibrate (64 x 256 "
+                         "tokens of reference/calib_tokens.i32)")
+    ap.add_argument("--variant", action="append", default=[], metavar="NAME=OPTIONS",
+                    help="another algorithm row: pass options, {cal} is the store "
+                         "(e.g. 'refit2=algorithm=gptq gptq-refits=2 calibration={cal}')")
     a = ap.parse_args()
+    for v in a.variant:
+        name, _, opts = v.partition("=")
+        ALGORITHMS[name] = opts
     os.makedirs(a.work, exist_ok=True)
     b = lambda tool: os.path.join(a.bin_dir, tool)  # noqa: E731
     cal = a.calibration
-    if not cal:
+    if not cal and a.rotate is None:
         cal = os.path.join(a.work, "calibration.safetensors")
         start = time.time()
         run(sys.executable, os.path.join(HERE, "..", "test", "e2e", "phi3_activations.py"),
@@ -100,7 +116,7 @@ def main():
     tokens = np.fromfile(tokens_path, dtype="<i4").reshape(-1, 256)
     B, T = tokens.shape
     ref_path = os.path.join(a.work, "fp32_logits.f32")
-    run(b("phi-run"), "eval", a.model, "--tokens", tokens_path, "--logits-out",
+    run(b("phi-run"), "eval", a.reference or a.model, "--tokens", tokens_path, "--logits-out",
         ref_path, "--all-windows")
     ref = np.fromfile(ref_path, dtype=np.float32).reshape(B, T, -1)
     ref_lp = log_softmax(ref[:, 128:255].astype(np.float64))
@@ -110,6 +126,20 @@ def main():
                      if k != "__metadata__")
     f32 = os.path.join(a.work, "f32.mlir")
     run(b("phi-translate"), "--import-hf", a.model, "-o", f32)
+    if a.rotate is not None:
+        rotated = os.path.join(a.work, f"rotated{a.rotate}.mlir")
+        run(b("phi-opt"), f32, "--phiq-rotate-residual=output=" +
+            os.path.join(a.work, f"rotated{a.rotate}.safetensors") + f" seed={a.rotate}",
+            "-o", rotated)
+        f32 = rotated
+        if not cal:
+            cal = os.path.join(a.work, f"calibration-rotated{a.rotate}.safetensors")
+            start = time.time()
+            calib_tokens = os.path.join(a.model, "reference", "calib_tokens.i32")
+            run(b("phi-opt"), f32, f"--phiq-calibrate=tokens={calib_tokens} seq-len=256 "
+                f"hessian=true output={cal}", "-o", os.devnull)
+            print(f"calibration of the rotated model (phi-opt, 64 x 256 tokens): "
+                  f"{time.time() - start:.1f} s")
 
     print("| format | algorithm | bpw file | PPL 128..254 | KLD vs fp32 | same top % "
           "| quantize s |")

@@ -163,6 +163,15 @@ LogicalResult phiq::applyCalibratedPacking(
     return model.emitError() << "gptq-damp must be non-negative";
   if (options.gptq.block < 1)
     return model.emitError() << "gptq-block must be positive";
+  if (options.gptq.refits < 0)
+    return model.emitError() << "gptq-refits must be non-negative";
+  quant::GPTQOptions gptqBase = options.gptq;
+  if (options.gptqImportance == "schur")
+    gptqBase.importance = quant::GPTQImportance::Schur;
+  else if (options.gptqImportance != "diagonal")
+    return model.emitError() << "unknown gptq-importance '"
+                             << options.gptqImportance
+                             << "'; expected diagonal or schur";
 
   auto file = params::mapSafetensorsFile(options.calibration);
   if (!file)
@@ -387,7 +396,7 @@ LogicalResult phiq::applyCalibratedPacking(
     WeightOp weight = job.op;
     quant::BlockFormat format = job.format;
     std::string name = job.name;
-    quant::GPTQOptions gptqOptions = options.gptq;
+    quant::GPTQOptions gptqOptions = gptqBase;
     std::string label = algorithm;
     job.pack = [store, plan = std::move(plan), weight, format, rows, cols,
                 name, gptq, gptqOptions,

@@ -43,6 +43,8 @@ struct CalibratedOptions {
   /// smoothquant: receives, per linear weight, the largest |x_c| / s_c of
   /// its (smoothed) input on the calibration data.
   llvm::DenseMap<mlir::Operation *, float> *activationAbsMax = nullptr;
+  /// gptq-importance: diagonal or schur.
+  std::string gptqImportance = "diagonal";
 };
 
 /// For anything but rtn: checks the options, opens the calibration store,

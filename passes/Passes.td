@@ -134,6 +134,15 @@ def QuantizeWeights : Pass<"phiq-quantize-weights", "mlir::ModuleOp"> {
            "GPTQ visits columns by decreasing Hessian diagonal">,
     Option<"gptqBlock", "gptq-block", "int64_t", /*default=*/"128",
            "GPTQ columns per lazy update">,
+    Option<"gptqRefits", "gptq-refits", "int64_t", /*default=*/"0",
+           "GPTQ scale refits: sweeps that choose every block's scales again "
+           "from the compensated values the last sweep rounded (kept per row "
+           "while the output error falls)">,
+    Option<"gptqImportance", "gptq-importance", "std::string",
+           /*default=*/"\"diagonal\"",
+           "what GPTQ's block scale search weights errors by: diagonal "
+           "(diag H) or schur (1 / [H^-1]_ii, the cost left after "
+           "compensation)">,
     Option<"storeName", "store", "std::string", /*default=*/"\"quantized\"",
            "name of the parameter store the packed weights are read from">,
     Option<"targetBpw", "target-bpw", "double", /*default=*/"0.0",
@@ -285,6 +294,15 @@ def QuantizeONNX : Pass<"phiq-quantize-onnx", "mlir::ModuleOp"> {
            "GPTQ visits columns by decreasing Hessian diagonal">,
     Option<"gptqBlock", "gptq-block", "int64_t", /*default=*/"128",
            "GPTQ columns per lazy update">,
+    Option<"gptqRefits", "gptq-refits", "int64_t", /*default=*/"0",
+           "GPTQ scale refits: sweeps that choose every block's scales again "
+           "from the compensated values the last sweep rounded (kept per row "
+           "while the output error falls)">,
+    Option<"gptqImportance", "gptq-importance", "std::string",
+           /*default=*/"\"diagonal\"",
+           "what GPTQ's block scale search weights errors by: diagonal "
+           "(diag H) or schur (1 / [H^-1]_ii, the cost left after "
+           "compensation)">,
     Option<"imatrix", "imatrix", "std::string", /*default=*/"\"\"",
            "importance statistics: a --phiq-calibrate store or a llama.cpp "
            "imatrix (GGUF or legacy .dat); default: the model's "
@@ -412,6 +430,43 @@ def QuantizeMLX : Pass<"phiq-quantize-mlx", "mlir::ModuleOp"> {
     Statistic<"packedBytes", "packed-bytes", "bytes of packed weights">,
   ];
   let dependentDialects = ["mlir::phi::PhiDialect", "mlir::phiq_ir::PhiQDialect"];
+}
+
+def RotateResidual : Pass<"phiq-rotate-residual", "mlir::ModuleOp"> {
+  let summary = "Fold an orthogonal rotation of the residual stream into the weights";
+  let description = [{
+    QuaRot's rotation without online ops: every residual-stream vector x
+    becomes x Q (Q orthogonal: a randomized Hadamard matrix, times a random
+    orthogonal factor when the width is not a power of two), which spreads
+    outlier channels over all channels so that block formats round the
+    weights with less error. The model computes the same function: each
+    phi.rms_norm that reads the stream has its weight g folded into the
+    phi.linear / phi.lm_head weights it feeds (W -> W diag(g) Q) and
+    becomes all ones, each phi.linear added into the stream is rotated on
+    its output side (W -> Q^T W, bias too), and the embedding table's rows
+    are rotated (E -> E Q). The graph keeps its ops, so every writer and
+    runtime handles the result unchanged. The stream is followed from the
+    phi.embedding through the phi.add chain; any other op reading it is an
+    error, and so is a tied embedding table whose final norm weight is not
+    all ones (it would need two tensors).
+
+    The rotated weights go, as f32, into the safetensors file `output`
+    (through a temporary file), registered as the store `store`. Run it
+    before `--phiq-calibrate` (the statistics must be the rotated model's)
+    and before the quantization passes.
+  }];
+  let options = [
+    Option<"seed", "seed", "uint64_t", /*default=*/"0",
+           "seed of the random signs and orthogonal factor">,
+    Option<"output", "output", "std::string", /*default=*/"\"\"",
+           "safetensors file that receives the rotated weights (required)">,
+    Option<"storeName", "store", "std::string", /*default=*/"\"rotated\"",
+           "name of the parameter store the rotated weights are read from">,
+  ];
+  let statistics = [
+    Statistic<"numRotated", "rotated-tensors", "tensors rewritten">,
+  ];
+  let dependentDialects = ["mlir::phi::PhiDialect"];
 }
 
 def Calibrate : Pass<"phiq-calibrate", "mlir::ModuleOp"> {

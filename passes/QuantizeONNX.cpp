@@ -66,6 +66,8 @@ struct QuantizeONNX : ::phiq::impl::QuantizeONNXBase<QuantizeONNX> {
     options.gptq.block = gptqBlock;
     options.smoothAlpha = smoothAlpha;
     options.activationAbsMax = &activationAbsMax;
+    options.gptq.refits = gptqRefits;
+    options.gptqImportance = gptqImportance;
     return ::phiq::applyCalibratedPacking(model, jobs, options, output,
                                           "--phiq-quantize-onnx", floats);
   }

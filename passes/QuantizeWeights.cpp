@@ -71,6 +71,8 @@ struct QuantizeWeights
     options.gptq.damp = gptqDamp;
     options.gptq.actOrder = gptqActOrder;
     options.gptq.block = gptqBlock;
+    options.gptq.refits = gptqRefits;
+    options.gptqImportance = gptqImportance;
     return ::phiq::applyCalibratedPacking(model, jobs, options, output,
                                           "--phiq-quantize-weights", floats);
   }

@@ -170,17 +170,33 @@ llvm::Error phiq::quant::gptqQuantize(BlockFormat format,
   const detail::QuantizeRowFn quantizeBlock = detail::rowQuantizer(format);
   const int64_t lazy = options.block;
 
+  // The importance of a column's rounding error inside the sweep: diag(H),
+  // or 1 / U_ii^2, the error's true cost once the earlier columns have
+  // absorbed what they can (the Schur complement of H).
+  if (options.importance == GPTQImportance::Schur)
+    for (int64_t i = 0; i < cols; ++i)
+      importance[order[i]] = float(1.0 / (u[i * cols + i] * u[i * cols + i]));
+
   phiq::rt::parallelFor(rows, 1, [&](int64_t begin, int64_t end) {
     std::vector<double> w(static_cast<size_t>(cols)), err(static_cast<size_t>(lazy));
     std::vector<float> values(static_cast<size_t>(blockElements));
+    std::vector<float> target(static_cast<size_t>(cols)),
+        lastTarget(static_cast<size_t>(cols));
     std::vector<int> codes(static_cast<size_t>(cols));
     std::vector<char> chosen(static_cast<size_t>(numBlocks));
+    std::vector<uint8_t> trial(static_cast<size_t>(*bytesPerRow));
+    std::vector<double> d(static_cast<size_t>(cols));
     CodeGrid grid, blockGrid;
     grid.scale.resize(static_cast<size_t>(cols));
     grid.offset.resize(static_cast<size_t>(cols));
     grid.shift.resize(static_cast<size_t>(cols));
-    for (int64_t r = begin; r < end; ++r) {
-      uint8_t *out = dst.data() + r * *bytesPerRow;
+
+    // One GPTQ sweep of row r into `bytes`. Sweep 0 chooses a block's
+    // scales from its values when the sweep reaches it; a refit sweep from
+    // the values the previous sweep rounded (`lastTarget`: compensated by
+    // every earlier column, also those inside the block). Returns the row's
+    // output error (w - q)^T H (w - q).
+    auto sweep = [&](int64_t r, bool refit, uint8_t *bytes) {
       for (int64_t i = 0; i < cols; ++i)
         w[i] = weight[r * cols + order[i]];
       std::fill(chosen.begin(), chosen.end(), 0);
@@ -190,11 +206,14 @@ llvm::Error phiq::quant::gptqQuantize(BlockFormat format,
           const int64_t col = order[i];
           const int64_t blk = col / blockElements;
           if (!chosen[blk]) {
-            // The block's scales, from its current (compensated) values.
             const int64_t first = blk * blockElements;
-            // Columns past this lazy block still owe the errors of its
-            // columns before i: settle them for the scale choice.
             for (int64_t k = 0; k < blockElements; ++k) {
+              if (refit) {
+                values[k] = lastTarget[first + k];
+                continue;
+              }
+              // Columns past this lazy block still owe the errors of its
+              // columns before i: settle them for the scale choice.
               const int64_t p = position[first + k];
               double v = w[p];
               if (p >= b1)
@@ -202,10 +221,10 @@ llvm::Error phiq::quant::gptqQuantize(BlockFormat format,
                   v -= err[m - b0] * u[m * cols + p];
               values[k] = float(v);
             }
-            uint8_t *bytes = out + blk * blockBytes;
+            uint8_t *block = bytes + blk * blockBytes;
             quantizeBlock(values.data(), blockElements,
-                          importance.data() + first, bytes);
-            codeGrid(format, bytes, blockElements, blockGrid);
+                          importance.data() + first, block);
+            codeGrid(format, block, blockElements, blockGrid);
             std::copy(blockGrid.scale.begin(), blockGrid.scale.end(),
                       grid.scale.begin() + first);
             std::copy(blockGrid.offset.begin(), blockGrid.offset.end(),
@@ -216,6 +235,7 @@ llvm::Error phiq::quant::gptqQuantize(BlockFormat format,
             grid.table = blockGrid.table;
             chosen[blk] = 1;
           }
+          target[col] = float(w[i]);
           const int code = grid.nearestCode(col, float(w[i]));
           codes[col] = code;
           const double e = (w[i] - double(grid.value(code, col))) / u[i * cols + i];
@@ -232,7 +252,34 @@ llvm::Error phiq::quant::gptqQuantize(BlockFormat format,
             w[j] -= e * ui[j];
         }
       }
-      setCodes(format, out, cols, codes.data());
+      setCodes(format, bytes, cols, codes.data());
+      if (options.refits == 0)
+        return 0.0;
+      for (int64_t c = 0; c < cols; ++c)
+        d[c] = double(weight[r * cols + c]) - double(grid.value(codes[c], c));
+      double sum = 0.0;
+      for (int64_t a = 0; a < cols; ++a) {
+        const float *ha = &hessian[a * cols];
+        double s = 0.0;
+        for (int64_t b = 0; b < cols; ++b)
+          s += double(ha[b]) * d[b];
+        sum += d[a] * s;
+      }
+      return sum;
+    };
+
+    for (int64_t r = begin; r < end; ++r) {
+      uint8_t *out = dst.data() + r * *bytesPerRow;
+      double best = sweep(r, /*refit=*/false, out);
+      // Refits: keep a sweep only when it lowers the row's output error.
+      for (int64_t pass = 0; pass < options.refits; ++pass) {
+        lastTarget.swap(target);
+        double error = sweep(r, /*refit=*/true, trial.data());
+        if (!(error < best))
+          break;
+        best = error;
+        std::copy(trial.begin(), trial.end(), out);
+      }
     }
   });
   return llvm::Error::success();

@@ -12,6 +12,9 @@
 // RUN: %python %S/Inputs/compare_gptq.py Q4_0 %t/f32.safetensors %t/rtn.safetensors %t/act.safetensors %t/calib.safetensors | FileCheck %s --check-prefix=ERROR
 // RUN: phi-opt %s --phiq-quantize-onnx="algorithm=gptq calibration=%t/calib.safetensors output=%t/onnx.safetensors" | FileCheck %s --check-prefix=ONNX
 // RUN: phi-opt %s --phiq-quantize-onnx="bits=8 qdq=true algorithm=smoothquant activations=static quantize-lm-head=false calibration=%t/calib.safetensors output=%t/sq.safetensors" | FileCheck %s --check-prefix=SMOOTH
+// Scale refits with the Schur-complement importance: still below round-to-nearest.
+// RUN: phi-opt %s --phiq-quantize-weights="type=Q4_0 pure=true algorithm=gptq gptq-refits=2 gptq-importance=schur calibration=%t/calib.safetensors output=%t/refit.safetensors" -o /dev/null
+// RUN: %python %S/Inputs/compare_gptq.py Q4_0 %t/f32.safetensors %t/rtn.safetensors %t/refit.safetensors %t/calib.safetensors | FileCheck %s --check-prefix=ERROR
 
 // CHECK: phiq.packed_weight #phi.param<"quantized"::"inline.0"> {{.*}} -> !phiq.blocks<8x32, Q4_0>
 // CHECK: phiq.packed_weight #phi.param<"quantized"::"inline.2"> {{.*}} -> !phiq.blocks<96x32, Q4_0>
@@ -43,6 +46,12 @@
 // ALG: error: unknown algorithm 'hqq'; expected rtn, gptq, awq, awq+gptq or smoothquant
 // RUN: not phi-opt %s --phiq-quantize-weights="type=Q4_0 algorithm=gptq calibration=%t/none.safetensors output=%t/e3.safetensors" -o /dev/null 2>&1 | FileCheck %s --check-prefix=STORE
 // STORE: error: cannot read the calibration store: {{.*}}none.safetensors
+// RUN: not phi-opt %s --phiq-quantize-weights="type=Q4_0 algorithm=gptq gptq-importance=hessian calibration=%t/calib.safetensors output=%t/e4.safetensors" -o /dev/null 2>&1 | FileCheck %s --check-prefix=IMP
+// IMP: error: unknown gptq-importance 'hessian'; expected diagonal or schur
+// RUN: not phi-opt %s --phiq-quantize-onnx="algorithm=gptq gptq-refits=-1 calibration=%t/calib.safetensors output=%t/e5.safetensors" -o /dev/null 2>&1 | FileCheck %s --check-prefix=REFITS
+// REFITS: error: gptq-refits must be non-negative
+// RUN: not test -e %t/e4.safetensors
+// RUN: not test -e %t/e5.safetensors
 // RUN: not test -e %t/e1.safetensors
 // RUN: not test -e %t/e2.safetensors
 // RUN: not test -e %t/e3.safetensors

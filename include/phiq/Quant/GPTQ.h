@@ -35,6 +35,15 @@
 
 namespace phiq::quant {
 
+/// The importance the format's scale search weights a block's error by.
+enum class GPTQImportance {
+  /// diag(H): the error's cost were the other columns left alone.
+  Diagonal,
+  /// 1 / [H^-1]_ii in visiting order (1 / U_ii^2): its cost after the
+  /// later columns compensate, which is what GPTQ leaves behind.
+  Schur,
+};
+
 struct GPTQOptions {
   /// Added to H's diagonal, as a fraction of its mean diagonal.
   double damp = 0.01;
@@ -42,6 +51,12 @@ struct GPTQOptions {
   bool actOrder = false;
   /// Columns per lazy update.
   int64_t block = 128;
+  /// Scale refits: after a sweep, choose every block's scales again from
+  /// the compensated values that sweep rounded and sweep again with them,
+  /// up to this many times, keeping a row's sweep only while its output
+  /// error (w - q)^T H (w - q) falls.
+  int64_t refits = 0;
+  GPTQImportance importance = GPTQImportance::Diagonal;
 };
 
 /// The column visiting order: identity, or by decreasing diag(H) (stable,
