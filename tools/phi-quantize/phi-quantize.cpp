@@ -29,6 +29,7 @@
 #include "phiq/Target/MLX/ImportMLX.h"
 #include "phiq/Target/ONNX/ExportONNX.h"
 #include "phiq/Target/OpenVINO/ExportOpenVINO.h"
+#include "phiq/Target/OpenVINO/ImportOpenVINO.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
@@ -333,7 +334,9 @@ int main(int argc, char **argv) {
   if (llvm::sys::fs::is_directory(input)) {
     // An mlx-lm folder imports with its quantized modules packed in MLX
     // formats (--to mlx writes them back as they are).
-    auto imported = phiq::mlx::isMLXFolder(input)
+    auto imported = phiq::openvino::isOpenVINOFolder(input)
+                        ? phiq::openvino::importOpenVINO(input, &context)
+                    : phiq::mlx::isMLXFolder(input)
                         ? phiq::mlx::importMLX(input, &context)
                         : phiq::hf::importCheckpoint(input, &context);
     if (!imported)

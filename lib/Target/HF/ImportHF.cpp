@@ -384,6 +384,8 @@ phiq::hf::importCheckpoint(StringRef modelDir, MLIRContext *context,
   auto config = parsePhi3Config(dir, options.extraInertConfigKeys);
   if (!config)
     return config.takeError();
+  if (options.floatTypesFromStore)
+    config->dtype.reset();
   auto store = getOrOpenStore(dir);
   if (!store)
     return store.takeError();
