@@ -54,7 +54,8 @@ namespace cl = llvm::cl;
 
 static cl::opt<std::string>
     input(cl::Positional, cl::Required,
-          cl::desc("<Hugging Face folder, mlx-lm folder, GGUF file or .mlir>"));
+          cl::desc("<Hugging Face folder, mlx-lm folder, OpenVINO IR folder, "
+                   "GGUF file or .mlir>"));
 static cl::opt<std::string>
     target("to", cl::desc("output format: gguf (a file), onnx (an ONNX "
                           "Runtime GenAI folder), openvino (an OpenVINO IR "

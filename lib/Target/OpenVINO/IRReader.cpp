@@ -25,8 +25,9 @@ std::string IRLayer::describe() const {
 namespace {
 
 /// The layer types PhiQ's writer emits (lib/Target/OpenVINO) plus those
-/// NNCF's weight compression adds; a graph with any other type is not a
-/// decoder PhiQ wrote.
+/// NNCF's weight compression adds, as OpenVINO's serializer spells them
+/// (ov.save_model writes Softmax-8 as "SoftMax"); a graph with any other
+/// type is not a decoder PhiQ wrote.
 bool isKnownLayerType(StringRef type) {
   static const llvm::StringSet<> known = {
       "Abs",       "Add",          "Assign",     "Broadcast",
@@ -37,7 +38,7 @@ bool isKnownLayerType(StringRef type) {
       "Multiply",  "Parameter",    "Range",      "ReadValue",
       "ReduceMean", "ReduceSum",   "Reshape",    "Result",
       "Select",    "ShapeOf",      "Sigmoid",    "Slice",
-      "Softmax",   "Sqrt",         "Subtract",   "TopK",
+      "Softmax",   "SoftMax",      "Sqrt",         "Subtract",   "TopK",
       "Transpose", "Unsqueeze",    "VariadicSplit"};
   return known.contains(type);
 }
