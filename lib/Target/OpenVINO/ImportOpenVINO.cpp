@@ -52,6 +52,7 @@ phiq::openvino::importOpenVINO(StringRef dir, MLIRContext *context) {
   registerOpenVINOStore();
   hf::ImportOptions options;
   options.floatTypesFromStore = true;
+  options.tiedHeadFromStore = true;
   options.packedFormat =
       [formats](StringRef name) -> std::optional<quant::BlockFormat> {
     auto it = formats->find(name);

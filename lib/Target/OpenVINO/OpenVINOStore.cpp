@@ -174,20 +174,12 @@ phiq::openvino::openOpenVINOCheckpoint(StringRef dir) {
       continue;
     StringRef name = layer.name;
     const bool compressed = name.consume_back("_compressed");
-    if (!name.ends_with(".weight") && !name.ends_with(".bias")) {
-      // A second copy of a tied table ("NAME_1"): the lm_head quantized
-      // apart from the embedding, which a tied config cannot express.
-      StringRef base = name.rsplit('_').first;
-      if (name.contains('_') && base.ends_with(".weight") &&
-          g.constants.count(base))
-        return layerError(g, layer,
-                          "a second copy of the tied table '" + base +
-                              "' (the lm_head stored apart from the "
-                              "embedding), which a checkpoint with "
-                              "tie_word_embeddings cannot hold; import the "
-                              "model this IR was written from instead");
+    // A tied table written twice: the second copy ("NAME_1") is the
+    // lm_head's, quantized apart from the embedding.
+    if (name == "model.embed_tokens.weight_1")
+      name = "lm_head.weight";
+    if (!name.ends_with(".weight") && !name.ends_with(".bias"))
       continue;
-    }
     if (store->tensors.count(name))
       return layerError(g, layer, "a second Const for '" + name + "'");
     params::TensorRef ref;

@@ -5,6 +5,9 @@
 // NAME (f32) or NAME_compressed (f16, decompressed by a Convert); a low-bit
 // weight is the codes Const NAME (u4 / i4 / u8 [out, groups, group], or u8
 // [out, in] per channel) with NAME/scale and, unless symmetric, NAME/zero_point.
+// A tied model whose head is quantized apart from its embedding holds the
+// table twice; the second copy (model.embed_tokens.weight_1) is shown as
+// lm_head.weight.
 // The store shows the folder the way the Hugging Face importer reads a
 // checkpoint: float tensors are views into the mapped .bin; each low-bit
 // matrix is one U8 tensor of PhiQ's NNCF / MatMulNBits blocks ({scale;

@@ -34,6 +34,10 @@ struct ImportOptions {
   /// IR keeps norms f32 next to f16 matrices): config.json's dtype then
   /// names the source checkpoint's, not the tensors', and is not checked.
   bool floatTypesFromStore = false;
+  /// For formats that store a tied model's head apart from its embedding
+  /// (OpenVINO IR, when only the head is quantized): a tied config's
+  /// lm_head then reads the store's lm_head.weight when it has one.
+  bool tiedHeadFromStore = false;
   /// For formats whose store holds some weights in blocks (MLX): the block
   /// format of the tensor `name`, or nullopt for a float tensor. A blocked
   /// tensor's store entry is its packed bytes (U8), and it becomes a
