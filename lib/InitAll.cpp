@@ -19,6 +19,7 @@
 #include "phiq/Target/ONNX/ImportONNX.h"
 #include "phiq/Target/ONNX/ONNXStore.h"
 #include "phiq/Target/OpenVINO/ExportOpenVINO.h"
+#include "phiq/Target/OpenVINO/ImportOpenVINO.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -35,6 +36,7 @@ void phiq::registerAllParamStores() {
   phiq::gguf::registerGGUFStore();
   phiq::onnx::registerONNXStore();
   phiq::mlx::registerMLXStore();
+  phiq::openvino::registerOpenVINOStore();
 }
 
 void phiq::registerAllPasses() {
@@ -50,6 +52,7 @@ void phiq::registerAllTranslations() {
     phiq::gguf::registerPhiToGGUFTranslation();
     phiq::onnx::registerPhiToONNXTranslation();
     phiq::openvino::registerPhiToOpenVINOTranslation();
+    phiq::openvino::registerImportOpenVINOTranslation();
     phiq::gguf::registerImportGGUFTranslation();
     phiq::onnx::registerImportONNXTranslation();
     phiq::mlx::registerPhiToMLXTranslation();

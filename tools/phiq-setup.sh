@@ -10,6 +10,7 @@ APT_PACKAGES=(
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
   libfmt-dev libgtest-dev libsentencepiece-dev libpcre2-dev
   zlib1g-dev libzstd-dev libonnx-dev libprotobuf-dev protobuf-compiler
+  libexpat1-dev
 )
 
 missing=()

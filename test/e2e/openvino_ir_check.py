@@ -7,6 +7,7 @@ usage:
   openvino_ir_check.py read DIR
   openvino_ir_check.py tokenizer CHECKPOINT DIR
   openvino_ir_check.py nncf OURS FP32 MODE GROUP [--default-mix]
+  openvino_ir_check.py nncf-write OUT FP32 MODE GROUP [--default-mix]
 
 ppl: OpenVINO reads DIR/openvino_model.xml (the stateful decoder) and its
 CPU plugin scores every window of the int32 token file (position t predicts
@@ -35,6 +36,9 @@ every 4/8-bit constant of OURS (codes, zero points, f16 scales) byte for
 byte with NNCF's constant of the same name. Every one must be equal, and NNCF must have compressed as many.
 With --default-mix NNCF runs with all_layers=False (its default: the
 embedding and the lm_head in INT8_ASYM per channel).
+
+nncf-write: writes NNCF's compress_weights output (as for nncf) of FP32
+into the IR folder OUT (with FP32's config.json), for --import-openvino.
 
 Prints one line per check and exits non-zero on any mismatch.
 """
@@ -242,10 +246,17 @@ def nncf_codes(args):
     return ok
 
 
+def nncf_write(args):
+    out_folder, fp32_folder, mode, group = args[:4]
+    nncf_compress(fp32_folder, out_folder, mode, group,
+                  all_layers="--default-mix" not in args)
+    return True
+
+
 def main():
     command, args = sys.argv[1], sys.argv[2:]
     ok = {"ppl": ppl, "genai": genai, "read": read, "tokenizer": tokenizer,
-          "nncf": nncf_codes}[command](args)
+          "nncf": nncf_codes, "nncf-write": nncf_write}[command](args)
     sys.exit(0 if ok else 1)
 
 

@@ -29,6 +29,7 @@
 #include "phiq/Target/MLX/ImportMLX.h"
 #include "phiq/Target/ONNX/ExportONNX.h"
 #include "phiq/Target/OpenVINO/ExportOpenVINO.h"
+#include "phiq/Target/OpenVINO/ImportOpenVINO.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
@@ -53,7 +54,8 @@ namespace cl = llvm::cl;
 
 static cl::opt<std::string>
     input(cl::Positional, cl::Required,
-          cl::desc("<Hugging Face folder, mlx-lm folder, GGUF file or .mlir>"));
+          cl::desc("<Hugging Face folder, mlx-lm folder, OpenVINO IR folder, "
+                   "GGUF file or .mlir>"));
 static cl::opt<std::string>
     target("to", cl::desc("output format: gguf (a file), onnx (an ONNX "
                           "Runtime GenAI folder), openvino (an OpenVINO IR "
@@ -385,7 +387,9 @@ int main(int argc, char **argv) {
   if (llvm::sys::fs::is_directory(input)) {
     // An mlx-lm folder imports with its quantized modules packed in MLX
     // formats (--to mlx writes them back as they are).
-    auto imported = phiq::mlx::isMLXFolder(input)
+    auto imported = phiq::openvino::isOpenVINOFolder(input)
+                        ? phiq::openvino::importOpenVINO(input, &context)
+                    : phiq::mlx::isMLXFolder(input)
                         ? phiq::mlx::importMLX(input, &context)
                         : phiq::hf::importCheckpoint(input, &context);
     if (!imported)

@@ -15,6 +15,7 @@
 #include "phiq/Target/HF/Import.h"
 #include "phiq/Target/MLX/ImportMLX.h"
 #include "phiq/Target/ONNX/ImportONNX.h"
+#include "phiq/Target/OpenVINO/ImportOpenVINO.h"
 #include "phiq/Tokenizer/Tokenizer.h"
 
 #include "mlir/IR/DialectRegistry.h"
@@ -121,12 +122,15 @@ int fail(const llvm::Twine &message) {
   return 1;
 }
 
-/// The model as IR: imported from a folder, a GGUF or an ONNX file, or
+/// The model as IR: imported from a folder (checkpoint, MLX or OpenVINO IR),
+/// a GGUF or an ONNX file, or
 /// parsed from a .mlir file.
 llvm::Expected<OwningOpRef<ModuleOp>> loadModel(MLIRContext &context,
                                                 StringRef path) {
   if (phiq::onnx::isONNXModel(path))
     return phiq::onnx::importONNX(path, &context);
+  if (openvino::isOpenVINOFolder(path))
+    return openvino::importOpenVINO(path, &context);
   if (llvm::sys::fs::is_directory(path))
     return mlx::isMLXFolder(path) ? mlx::importMLX(path, &context)
                                   : hf::importCheckpoint(path, &context);

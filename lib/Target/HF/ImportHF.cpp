@@ -336,7 +336,8 @@ FailureOr<Value> ModelBuilder::build(Value ids) {
   if (failed(normed))
     return failure();
   Value headW = *embedTable, headBias;
-  if (!config.tieWordEmbeddings) {
+  if (!config.tieWordEmbeddings ||
+      (options.tiedHeadFromStore && store.lookup("lm_head.weight"))) {
     auto w = weight("lm_head.weight", {V, H}, "vocab_size x hidden_size");
     if (failed(w))
       return failure();
@@ -384,6 +385,8 @@ phiq::hf::importCheckpoint(StringRef modelDir, MLIRContext *context,
   auto config = parsePhi3Config(dir, options.extraInertConfigKeys);
   if (!config)
     return config.takeError();
+  if (options.floatTypesFromStore)
+    config->dtype.reset();
   auto store = getOrOpenStore(dir);
   if (!store)
     return store.takeError();

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "phiq/Target/OpenVINO/ExportOpenVINO.h"
+#include "phiq/Target/OpenVINO/ImportOpenVINO.h"
 
 #include "dialects/Phi/PhiDialect.h"
 #include "dialects/PhiQ/PhiQDialect.h"
@@ -15,6 +16,7 @@
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/WithColor.h"
 
 using namespace mlir;
@@ -77,6 +79,34 @@ void phiq::openvino::registerPhiToOpenVINOTranslation() {
                               report->requantized,
                               report->worstRequantizeError);
         return success();
+      },
+      [](DialectRegistry &registry) {
+        registry.insert<phi::PhiDialect, phiq_ir::PhiQDialect>();
+      });
+}
+
+void phiq::openvino::registerImportOpenVINOTranslation() {
+  // The input is the folder's config.json (phi-translate maps a folder
+  // argument to it) or its openvino_model.xml: either names the folder.
+  TranslateToMLIRRegistration registration(
+      "import-openvino",
+      "import an OpenVINO IR folder PhiQ or NNCF wrote (folder, its "
+      "config.json or openvino_model.xml)",
+      [](llvm::SourceMgr &sourceMgr,
+         MLIRContext *context) -> OwningOpRef<Operation *> {
+        llvm::StringRef file =
+            sourceMgr.getMemoryBuffer(sourceMgr.getMainFileID())
+                ->getBufferIdentifier();
+        llvm::StringRef dir = llvm::sys::path::parent_path(file);
+        if (dir.empty())
+          dir = ".";
+        auto module = importOpenVINO(dir, context);
+        if (!module) {
+          llvm::WithColor::error(llvm::errs(), "phi-translate")
+              << llvm::toString(module.takeError()) << "\n";
+          return nullptr;
+        }
+        return OwningOpRef<Operation *>(module->release());
       },
       [](DialectRegistry &registry) {
         registry.insert<phi::PhiDialect, phiq_ir::PhiQDialect>();

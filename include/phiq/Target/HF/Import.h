@@ -30,6 +30,14 @@ struct ImportOptions {
   /// config.json keys another format adds (mlx-lm's `quantization`) that
   /// do not change the math of the float model.
   std::vector<std::string> extraInertConfigKeys;
+  /// For formats that choose each tensor's float type themselves (OpenVINO
+  /// IR keeps norms f32 next to f16 matrices): config.json's dtype then
+  /// names the source checkpoint's, not the tensors', and is not checked.
+  bool floatTypesFromStore = false;
+  /// For formats that store a tied model's head apart from its embedding
+  /// (OpenVINO IR, when only the head is quantized): a tied config's
+  /// lm_head then reads the store's lm_head.weight when it has one.
+  bool tiedHeadFromStore = false;
   /// For formats whose store holds some weights in blocks (MLX): the block
   /// format of the tensor `name`, or nullopt for a float tensor. A blocked
   /// tensor's store entry is its packed bytes (U8), and it becomes a
