@@ -161,7 +161,7 @@ func.func @quantize_element(%w: tensor<4x32xi8>) {
 // -----
 
 func.func @planar_not_nbits() {
-  // expected-error@+1 {{separate scales are only allowed for the MatMulNBits formats (MNB*), not Q8_0}}
+  // expected-error@+1 {{separate scales are only allowed for the MatMulNBits formats (MNB*) and QDQ8_CHANNEL, not Q8_0}}
   %p = phiq.packed_weight #phi.param<"o"::"w"> : tensor<512xui8> -> !phiq.blocks<8x64, Q8_0> {scales = #phi.param<"o"::"s"> : tensor<16xf32>}
   return
 }
