@@ -27,15 +27,6 @@ namespace quant = ::phiq::quant;
 
 namespace {
 
-/// Does every use read the weight as a matrix multiplied by activations that
-/// calibration saw (linears and the lm_head)? MoE experts are stacked and
-/// the side store has no per-expert statistics; embeddings are lookups.
-bool readByLinears(WeightOp op) {
-  return !op.getResult().use_empty() &&
-         llvm::all_of(op->getUsers(), [](Operation *user) {
-           return isa<LinearOp, LmHeadOp>(user);
-         });
-}
 
 /// The activation input of the (single) matmul reading `op`.
 Value matmulInput(WeightOp op) {
@@ -132,6 +123,16 @@ struct JobPlan {
 };
 
 } // namespace
+
+/// Does every use read the weight as a matrix multiplied by activations that
+/// calibration saw (linears and the lm_head)? MoE experts are stacked and
+/// the side store has no per-expert statistics; embeddings are lookups.
+bool phiq::readByLinears(WeightOp op) {
+  return !op.getResult().use_empty() &&
+         llvm::all_of(op->getUsers(), [](Operation *user) {
+           return isa<LinearOp, LmHeadOp>(user);
+         });
+}
 
 LogicalResult phiq::applyCalibratedPacking(
     ModelOp model, MutableArrayRef<PackJob> jobs,

@@ -47,6 +47,11 @@ struct CalibratedOptions {
   std::string gptqImportance = "diagonal";
 };
 
+/// Does every use read the weight as a matrix multiplied by activations that
+/// calibration saw (linears and the lm_head)? MoE experts are stacked and
+/// the side store has no per-expert statistics; embeddings are lookups.
+bool readByLinears(mlir::phi::WeightOp op);
+
 /// For anything but rtn: checks the options, opens the calibration store,
 /// checks every job that reads its weight as a linear's matrix against it,
 /// searches AWQ's scales, and installs the packers; the rewritten norm

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "passes/MixedPrecision.h"
+#include "passes/CalibratedPacking.h"
 #include "passes/QuantizationReport.h"
 
 #include "dialects/PhiQ/PackWeight.h"
@@ -31,14 +32,6 @@ namespace quant = ::phiq::quant;
 
 namespace {
 
-/// Read only as the matrix of linears / the lm_head: the weights whose
-/// inputs calibration saw.
-bool readByLinears(WeightOp op) {
-  return !op.getResult().use_empty() &&
-         llvm::all_of(op->getUsers(), [](Operation *user) {
-           return isa<LinearOp, LmHeadOp>(user);
-         });
-}
 
 bool fits(quant::BlockFormat format, int64_t cols) {
   return cols % quant::formatInfo(format).blockElements == 0;
@@ -208,7 +201,7 @@ LogicalResult phiq::applyMixedPrecision(ModelOp model,
   std::vector<Measured> measured;
   for (size_t i = 0; i < jobs.size(); ++i) {
     PackJob &job = jobs[i];
-    if (!readByLinears(job.op) ||
+    if (!::phiq::readByLinears(job.op) ||
         quant::formatInfo(job.format).blockElements == 1)
       continue;
     const int64_t cols = job.shape.back();
